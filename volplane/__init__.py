@@ -1,0 +1,1 @@
+"""volplane: an asynchronous, job-based storage control plane."""

@@ -1,0 +1,327 @@
+"""The one error tree. Every failure a user can meet has a stable code here.
+
+A code reaches the user unchanged: in a synchronous error response, in a failed
+job's poll body and in its webhook. ``docs/errors.md`` is the table of them and a
+unit test keeps the two equal.
+
+    VolplaneError                      (500, VOLPLANE.SYS.*)
+    ├── BadRequest                     (400, VOLPLANE.ARG.*)
+    │   ├── InvalidJSON, InvalidParameter, UnknownAction, InvalidJobUUID,
+    │   ├── InvalidWebhookURL, WebhookTargetRefused, InvalidQuery
+    ├── Unauthorized                   (401, VOLPLANE.AUTH.*)
+    │   ├── InvalidCredentials, SessionRequired, SessionInvalid, SessionExpired
+    ├── PermissionDenied               (403, VOLPLANE.AUTH.1005)
+    ├── NotFound                       (404) RouteNotFound, ResourceNotFound, JobNotFound
+    ├── MethodNotAllowed               (405, VOLPLANE.ARG.1010)
+    ├── Conflict                       (409) ResourceInState, ResourceInUse, DuplicateResource
+    ├── JobUUIDConflict                (422, VOLPLANE.JOB.1001)
+    └── job outcomes                   (503 on the poll)
+        JobCancelled, JobLost, JobTimeout, and the RESOURCE/STORAGE/AGENT errors above
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class VolplaneError(Exception):
+    """Unexpected internal error (a bug)."""
+
+    code: ClassVar[str] = "VOLPLANE.SYS.1000"
+    status: ClassVar[int] = 500
+    description: ClassVar[str] = "Internal error"
+
+    def __init__(self, details: str | None = None, **context: Any) -> None:
+        self.details = details or self.description
+        self.context = context
+        super().__init__(self.details)
+
+    def to_body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "code": self.code,
+                "description": self.description,
+                "details": self.details,
+                "elaboration": None,
+                "location": None,
+            }
+        }
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> VolplaneError:
+        """Rebuilds an error recorded on a job, keeping its code."""
+        error = body.get("error", body)
+        code = error.get("code", VolplaneError.code)
+        found = ERRORS_BY_CODE.get(code, VolplaneError)
+        return found(error.get("details"))
+
+
+# --- 400 -------------------------------------------------------------------
+
+
+class BadRequest(VolplaneError):
+    code = "VOLPLANE.ARG.1000"
+    status = 400
+    description = "Bad request"
+
+
+class InvalidJSON(BadRequest):
+    code = "VOLPLANE.ARG.1001"
+    description = "The request body is not valid JSON"
+
+
+class InvalidParameter(BadRequest):
+    code = "VOLPLANE.ARG.1002"
+    description = "A parameter is missing or invalid"
+
+
+class UnknownAction(BadRequest):
+    code = "VOLPLANE.ARG.1003"
+    description = "Unknown action"
+
+
+class InvalidJobUUID(BadRequest):
+    code = "VOLPLANE.ARG.1004"
+    description = "X-Job-UUID must be a v4 UUID as 32 lowercase hex digits"
+
+
+class InvalidWebhookURL(BadRequest):
+    code = "VOLPLANE.ARG.1005"
+    description = "X-Web-Hook must be an absolute http(s) URL"
+
+
+class WebhookTargetRefused(BadRequest):
+    code = "VOLPLANE.ARG.1006"
+    description = "The webhook target address is not allowed"
+
+
+class InvalidQuery(BadRequest):
+    code = "VOLPLANE.ARG.1007"
+    description = "Invalid query"
+
+
+# --- 401 / 403 -------------------------------------------------------------
+
+
+class Unauthorized(VolplaneError):
+    code = "VOLPLANE.AUTH.1000"
+    status = 401
+    description = "Not authenticated"
+
+
+class InvalidCredentials(Unauthorized):
+    code = "VOLPLANE.AUTH.1001"
+    description = "Wrong account name or password"
+
+
+class SessionRequired(Unauthorized):
+    code = "VOLPLANE.AUTH.1002"
+    description = "An 'Authorization: OAuth <session uuid>' header is required"
+
+
+class SessionInvalid(Unauthorized):
+    code = "VOLPLANE.AUTH.1003"
+    description = "The session does not exist"
+
+
+class SessionExpired(Unauthorized):
+    code = "VOLPLANE.AUTH.1004"
+    description = "The session has expired"
+
+
+class PermissionDenied(VolplaneError):
+    code = "VOLPLANE.AUTH.1005"
+    status = 403
+    description = "Only an admin account may do this"
+
+
+# --- 404 / 405 -------------------------------------------------------------
+
+
+class NotFound(VolplaneError):
+    code = "VOLPLANE.RESOURCE.1000"
+    status = 404
+    description = "Not found"
+
+
+class RouteNotFound(NotFound):
+    code = "VOLPLANE.ARG.1009"
+    description = "No such API path"
+
+
+class ResourceNotFound(NotFound):
+    code = "VOLPLANE.RESOURCE.1001"
+    description = "The resource does not exist"
+
+
+class JobNotFound(NotFound):
+    code = "VOLPLANE.JOB.1000"
+    description = "The job does not exist or has expired"
+
+
+class MethodNotAllowed(VolplaneError):
+    code = "VOLPLANE.ARG.1010"
+    status = 405
+    description = "Method not allowed on this path"
+
+
+# --- 409 / 422 -------------------------------------------------------------
+
+
+class Conflict(VolplaneError):
+    code = "VOLPLANE.RESOURCE.1002"
+    status = 409
+    description = "The resource is in a state that does not allow this"
+
+
+class ResourceInState(Conflict):
+    code = "VOLPLANE.RESOURCE.1003"
+    description = "The resource is in a state that does not allow this"
+
+
+class ResourceInUse(Conflict):
+    code = "VOLPLANE.RESOURCE.1004"
+    description = "The resource is still in use"
+
+
+class DuplicateResource(Conflict):
+    code = "VOLPLANE.RESOURCE.1005"
+    description = "A resource with this identity already exists"
+
+
+class JobUUIDConflict(VolplaneError):
+    code = "VOLPLANE.JOB.1001"
+    status = 422
+    description = "X-Job-UUID was already used for a different request"
+
+
+# --- job outcomes ----------------------------------------------------------
+
+
+class JobFailed(VolplaneError):
+    """Base of errors that only ever end a job (polled as 503)."""
+
+    code = "VOLPLANE.JOB.1002"
+    status = 503
+    description = "The job failed"
+
+
+class JobCancelled(JobFailed):
+    code = "VOLPLANE.JOB.1003"
+    description = "The job was cancelled"
+
+
+class JobLost(JobFailed):
+    code = "VOLPLANE.JOB.1004"
+    description = "The workers running this job died too many times"
+
+
+class JobTimeout(JobFailed):
+    code = "VOLPLANE.JOB.1005"
+    description = "The job did not finish within its timeout"
+
+
+class JobStateConflict(Conflict):
+    code = "VOLPLANE.JOB.1006"
+    description = "The job has already ended"
+
+
+# --- storage (driver) errors ----------------------------------------------
+
+
+class StorageError(VolplaneError):
+    code = "VOLPLANE.STORAGE.1000"
+    status = 500
+    description = "Storage operation failed"
+
+
+class InsufficientCapacity(StorageError):
+    code = "VOLPLANE.STORAGE.1001"
+    status = 409
+    description = "Not enough capacity in the pool"
+
+
+class DriverCommandFailed(StorageError):
+    """A storage command (qemu-img, mount, mkfs) exited non-zero; details carry its stderr."""
+
+    code = "VOLPLANE.STORAGE.1002"
+    description = "A storage command failed"
+
+
+class UnsupportedPoolType(StorageError):
+    code = "VOLPLANE.STORAGE.1003"
+    status = 400
+    description = "This pool type is not supported on this deployment"
+
+
+class InvalidStoragePath(StorageError):
+    code = "VOLPLANE.STORAGE.1004"
+    status = 400
+    description = "The storage path is not usable"
+
+
+class DeviceInUse(StorageError):
+    code = "VOLPLANE.STORAGE.1005"
+    status = 409
+    description = "The block device is in use or holds data"
+
+
+class IntegrityError(StorageError):
+    code = "VOLPLANE.STORAGE.1006"
+    description = "Stored data does not match its checksum"
+
+
+# --- host agent errors -----------------------------------------------------
+
+
+class AgentError(VolplaneError):
+    code = "VOLPLANE.AGENT.1000"
+    status = 502
+    description = "The host agent reported an error"
+
+
+class AgentUnreachable(AgentError):
+    code = "VOLPLANE.AGENT.1001"
+    description = "The host agent cannot be reached"
+
+
+class AgentTimeout(AgentError):
+    code = "VOLPLANE.AGENT.1002"
+    description = "The host agent did not answer in time"
+
+
+class AgentAuthFailed(AgentError):
+    code = "VOLPLANE.AGENT.1003"
+    description = "The host agent refused the token"
+
+
+class HostNotConnected(AgentError):
+    code = "VOLPLANE.AGENT.1004"
+    status = 409
+    description = "The host is not connected or is in maintenance"
+
+
+def _all_subclasses(cls: type[VolplaneError]) -> list[type[VolplaneError]]:
+    found: list[type[VolplaneError]] = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found
+
+
+def all_error_classes() -> list[type[VolplaneError]]:
+    """Every error class, the root first; error codes are unique (a unit test says so)."""
+    return [VolplaneError, *_all_subclasses(VolplaneError)]
+
+
+ERRORS_BY_CODE: dict[str, type[VolplaneError]] = {}
+
+
+def register_codes() -> None:
+    """Indexes every error class by code; call again after defining new subclasses."""
+    ERRORS_BY_CODE.clear()
+    for cls in all_error_classes():
+        ERRORS_BY_CODE.setdefault(cls.code, cls)
+
+
+register_codes()

@@ -1,0 +1,67 @@
+"""One frozen settings object, read once at start-up and passed to every part.
+
+Every field can be set from the environment as ``VOLPLANE_<FIELD>`` (upper case);
+``docs/configuration.md`` is the table of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration shared by the gateway, the workers and the CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="VOLPLANE_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(default=Path("./var"), description="Where embedded state lives.")
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; empty means SQLite under data_dir."
+    )
+    broker_url: str = Field(
+        default="", description="Celery broker URL; empty means sqla+sqlite under data_dir."
+    )
+    public_url: str = Field(
+        default="", description="Base URL put in job locations; empty means the request's own."
+    )
+
+    admin_name: str = "admin"
+    admin_password: str = Field(default="password", description="Only used at first start.")
+    session_timeout_seconds: int = 7200
+
+    api_timeout_ms: int = Field(default=1_800_000, description="apiTimeout answered with 202.")
+    job_retention_seconds: int = Field(default=2 * 24 * 3600, description="Result kept after end.")
+    job_lease_seconds: float = Field(default=30.0, description="A worker's hold on a job.")
+    job_max_attempts: int = Field(default=3, description="Runs before a lost job fails.")
+    dispatch_grace_seconds: float = Field(
+        default=10.0, description="A Pending head job with no message for this long is re-sent."
+    )
+    sweep_interval_seconds: float = Field(default=5.0, description="Period of the sweeper.")
+    long_poll_max_seconds: int = 60
+
+    webhook_timeout_seconds: float = 10.0
+    webhook_give_up_seconds: float = Field(default=24 * 3600, description="Stop retrying after.")
+    webhook_first_retry_seconds: float = 2.0
+    webhook_max_backoff_seconds: float = 3600.0
+    webhook_allow_networks: tuple[str, ...] = Field(
+        default=(), description="Loopback/private networks webhooks may reach, CIDR."
+    )
+
+    worker_concurrency: int = 4
+    enable_test_operations: bool = Field(
+        default=False, description="Registers the DebugSleep operation used by tests."
+    )
+    log_json: bool = True
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'volplane.sqlite').resolve()}"
+
+    def resolved_broker_url(self) -> str:
+        if self.broker_url:
+            return self.broker_url
+        return f"sqla+sqlite:///{(self.data_dir / 'broker.sqlite').resolve()}"
