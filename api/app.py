@@ -1,0 +1,38 @@
+"""The gateway: ``create_app(settings)`` builds the Starlette application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount
+
+from api.errors import EXCEPTION_HANDLERS
+from api.routes import accounts, jobs, zones
+from volplane.runtime import Runtime
+from volplane.settings import Settings
+from workers.celery_app import make_celery
+
+
+def api_routes() -> list[BaseRoute]:
+    return [*accounts.ROUTES, *jobs.ROUTES, *zones.ROUTES]
+
+
+def create_app(settings: Settings) -> Starlette:
+    celery = make_celery(settings)
+    runtime: Runtime = celery.volplane_runtime  # type: ignore[attr-defined]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        runtime.engine.dispose()
+
+    routes = api_routes()
+    app = Starlette(
+        routes=[*routes, Mount("/zstack", routes=routes)],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

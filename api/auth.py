@@ -1,0 +1,34 @@
+"""Who is calling: the ``Authorization: OAuth <session uuid>`` header."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from volplane.runtime import Runtime
+from volplane.errors import PermissionDenied, SessionInvalid, SessionRequired
+from volplane.store.accounts import Caller
+
+_OAUTH = re.compile(r"^OAuth\s+([0-9a-fA-F]{32})\s*$")
+
+
+def session_uuid_from(header: str | None) -> str:
+    if not header:
+        raise SessionRequired()
+    match = _OAUTH.match(header)
+    if match is None:
+        raise SessionInvalid("the Authorization header must be 'OAuth <32 hex session uuid>'")
+    return match.group(1).lower()
+
+
+async def authenticate(request: Request) -> Caller:
+    runtime: Runtime = request.app.state.runtime
+    session_uuid = session_uuid_from(request.headers.get("authorization"))
+    return await run_in_threadpool(runtime.accounts.resolve, session_uuid)
+
+
+def require_admin(caller: Caller, what: str) -> None:
+    if not caller.is_admin:
+        raise PermissionDenied(f"only an admin account may {what}")

@@ -1,0 +1,65 @@
+"""Reading ZStack request bodies: ``{"params": ...}`` and ``{"<action>": ...}``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from volplane.errors import InvalidJSON, InvalidParameter, UnknownAction
+
+_ENVELOPE_KEYS = {"systemTags", "userTags"}
+MAX_BODY_BYTES = 1 << 20
+
+
+async def read_json(request: Request, *, required: bool = True) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidParameter("the request body is larger than 1 MiB")
+    if not raw.strip():
+        if required:
+            raise InvalidJSON("the request body is empty")
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidJSON(f"the request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise InvalidJSON("the request body must be a JSON object")
+    return body
+
+
+def _tags(body: dict[str, Any]) -> dict[str, Any]:
+    tags = {key: body[key] for key in _ENVELOPE_KEYS if body.get(key) is not None}
+    for key, value in tags.items():
+        if not isinstance(value, list):
+            raise InvalidParameter(f"{key} must be a list of strings")
+    return tags
+
+
+def create_params(body: dict[str, Any]) -> dict[str, Any]:
+    """The ``params`` of a creating call, with the envelope's tags folded in."""
+    unknown = set(body) - {"params"} - _ENVELOPE_KEYS
+    if unknown:
+        raise InvalidParameter(f"unknown top-level fields: {sorted(unknown)}")
+    params = body.get("params")
+    if not isinstance(params, dict):
+        raise InvalidParameter("the body must hold a 'params' object")
+    return {**params, **_tags(body)}
+
+
+def action_params(body: dict[str, Any], allowed: set[str]) -> tuple[str, dict[str, Any]]:
+    """The one action named in a ``PUT .../actions`` body and its parameters."""
+    actions = [key for key in body if key not in _ENVELOPE_KEYS]
+    if len(actions) != 1:
+        raise UnknownAction(f"the body must name exactly one action; allowed: {sorted(allowed)}")
+    name = actions[0]
+    if name not in allowed:
+        raise UnknownAction(f"unknown action {name!r}; allowed: {sorted(allowed)}")
+    params = body[name]
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise InvalidParameter(f"{name} must be an object")
+    return name, params

@@ -1,0 +1,48 @@
+"""Collection GETs: the query language applied to a declared resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from api.auth import authenticate
+from api.query import compile_query, parse_query, run_query
+from api.resources import QUERY_REGISTRY, inventory_of
+from volplane.errors import InvalidQuery, ResourceNotFound
+from volplane.runtime import Runtime
+
+QUERY_KEYS = frozenset({"q", "limit", "start", "count", "replyWithCount", "sort", "fields", "groupBy"})
+
+
+async def list_collection(request: Request, resource: str) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    caller = await authenticate(request)
+    pairs = request.query_params.multi_items()
+    unknown = sorted({key for key, _ in pairs} - QUERY_KEYS)
+    if unknown:
+        raise InvalidQuery(f"unknown query parameters {unknown}; allowed: {sorted(QUERY_KEYS)}")
+    uuid = request.path_params.get("uuid")
+    if uuid is not None:
+        pairs = [*pairs, ("q", f"uuid={uuid}")]
+    spec = parse_query(pairs)
+    compiled = compile_query(QUERY_REGISTRY, resource, spec, tenant=caller.tenant)
+
+    def run() -> Any:
+        with runtime.sessions() as session:
+            return run_query(session, compiled)
+
+    result = await run_in_threadpool(run)
+    if uuid is not None and not result.rows and not spec.count:
+        raise ResourceNotFound(f"{resource} {uuid} does not exist")
+    if spec.count:
+        return JSONResponse({"total": result.total})
+    inventories = [inventory_of(resource, row) for row in result.rows]
+    if spec.fields:
+        inventories = [{k: inv.get(k) for k in spec.fields} for inv in inventories]
+    body: dict[str, Any] = {"inventories": inventories}
+    if result.total is not None:
+        body["total"] = result.total
+    return JSONResponse(body)

@@ -1,0 +1,126 @@
+"""``/v1/accounts``: login, logout, tenants and their webhook secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.auth import authenticate, require_admin
+from api.body import action_params, create_params, read_json
+from api.listing import list_collection
+from api.submit import build_request, submit
+from schemas import requests as rq
+from schemas.inventories import iso
+from schemas.tables import new_uuid
+from volplane.errors import InvalidParameter, ResourceNotFound
+from volplane.passwords import hash_password
+from volplane.runtime import Runtime
+
+
+class _Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    accountName: str = Field(min_length=1, max_length=255)
+    password: str = Field(min_length=1, max_length=512)
+
+
+async def login(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    body = await read_json(request)
+    # The manual spells it both ways.
+    raw = body.get("logInByAccount", body.get("loginByAccount"))
+    if not isinstance(raw, dict):
+        raise InvalidParameter("the body must hold a 'logInByAccount' object")
+    credentials = build_request(_Credentials, raw)
+    assert isinstance(credentials, _Credentials)
+    session = await run_in_threadpool(
+        runtime.accounts.login, credentials.accountName, credentials.password
+    )
+    return JSONResponse(
+        {
+            "inventory": {
+                "uuid": session.uuid,
+                "accountUuid": session.account_uuid,
+                "userUuid": session.account_uuid,
+                "expiredDate": iso(session.expired_date),
+                "createDate": iso(session.create_date),
+            }
+        }
+    )
+
+
+async def logout(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    await run_in_threadpool(runtime.accounts.logout, request.path_params["uuid"].lower())
+    return JSONResponse({})
+
+
+async def create_account(request: Request) -> Response:
+    caller = await authenticate(request)
+    require_admin(caller, "create accounts")
+    body = await read_json(request)
+    params = create_params(body)
+    validated = build_request(rq.CreateAccountParams, params)
+    assert isinstance(validated, rq.CreateAccountParams)
+    resource_uuid = validated.resourceUuid or new_uuid()
+    recorded: dict[str, Any] = {
+        **validated.model_dump(exclude={"password"}, exclude_none=True),
+        "passwordHash": await run_in_threadpool(hash_password, validated.password),
+    }
+    return await submit(
+        request,
+        caller,
+        "CreateAccount",
+        params,
+        resource_uuid=resource_uuid,
+        raw_body=body,
+        recorded_params=recorded,
+    )
+
+
+async def list_accounts(request: Request) -> Response:
+    return await list_collection(request, "account")
+
+
+async def webhook_secret(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    caller = await authenticate(request)
+    account_uuid = request.path_params["uuid"]
+    if caller.tenant is not None and caller.tenant != account_uuid:
+        raise ResourceNotFound(f"account {account_uuid} does not exist")
+    account = await run_in_threadpool(runtime.accounts.get, account_uuid)
+    if account is None:
+        raise ResourceNotFound(f"account {account_uuid} does not exist")
+    return JSONResponse({"secret": account.webhook_secret})
+
+
+async def account_actions(request: Request) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request)
+    account_uuid = request.path_params["uuid"]
+    _, params = action_params(body, {"rotateWebhookSecret"})
+    if caller.tenant is not None and caller.tenant != account_uuid:
+        raise ResourceNotFound(f"account {account_uuid} does not exist")
+    return await submit(
+        request,
+        caller,
+        "RotateWebhookSecret",
+        {**params, "uuid": account_uuid},
+        resource_uuid=account_uuid,
+        raw_body=body,
+    )
+
+
+ROUTES = [
+    Route("/v1/accounts/login", login, methods=["PUT"]),
+    Route("/v1/accounts/sessions/{uuid}", logout, methods=["DELETE"]),
+    Route("/v1/accounts", create_account, methods=["POST"]),
+    Route("/v1/accounts", list_accounts, methods=["GET"]),
+    Route("/v1/accounts/{uuid}", list_accounts, methods=["GET"]),
+    Route("/v1/accounts/{uuid}/webhook-secret", webhook_secret, methods=["GET"]),
+    Route("/v1/accounts/{uuid}/actions", account_actions, methods=["PUT"]),
+]

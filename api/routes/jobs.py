@@ -1,0 +1,119 @@
+"""``/v1/api-jobs``: polling, long-polling, listing, cancelling, redelivering."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.auth import authenticate
+from api.body import action_params, read_json
+from volplane.runtime import Runtime
+from api.listing import list_collection
+from api.submit import job_location
+from schemas.inventories import job_inventory
+from schemas.tables import ApiJob, utcnow
+from volplane.errors import InvalidParameter, JobNotFound, JobStateConflict
+from volplane.jobs import JobState, final_body, is_expired, poll_status
+from volplane.store.accounts import Caller
+
+
+def _visible_job(runtime: Runtime, caller: Caller, job_uuid: str) -> ApiJob:
+    job = runtime.jobs.get(job_uuid)
+    if (
+        job is None
+        or (caller.tenant is not None and job.account_uuid != caller.tenant)
+        or is_expired(job.finish_date, utcnow(), runtime.settings.job_retention_seconds)
+    ):
+        raise JobNotFound(f"job {job_uuid} does not exist or has expired")
+    return job
+
+
+def _wait_seconds(request: Request, limit: int) -> float:
+    raw = request.query_params.get("waitSeconds")
+    if raw is None:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidParameter("waitSeconds must be a number") from None
+    if not 0 <= value <= limit:
+        raise InvalidParameter(f"waitSeconds must be between 0 and {limit}")
+    return value
+
+
+async def poll_job(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    caller = await authenticate(request)
+    job_uuid = request.path_params["uuid"]
+    wait = _wait_seconds(request, runtime.settings.long_poll_max_seconds)
+    deadline = time.monotonic() + wait
+    delay = 0.01
+    while True:
+        job = await run_in_threadpool(_visible_job, runtime, caller, job_uuid)
+        state = JobState(job.state)
+        if state.is_final or time.monotonic() >= deadline:
+            break
+        # Poll fast at first (most jobs end within milliseconds), then back off.
+        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.25)
+    if state.is_final:
+        return JSONResponse(final_body(state, job.result, job.error), status_code=poll_status(state))
+    return JSONResponse(
+        {
+            "location": job_location(job.base_url, job.uuid),
+            "state": state.value,
+            "progress": job.progress,
+        },
+        status_code=202,
+        headers={"Retry-After": "1", "X-Job-UUID": job.uuid},
+    )
+
+
+async def list_jobs(request: Request) -> Response:
+    return await list_collection(request, "apiJob")
+
+
+async def job_actions(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    caller = await authenticate(request)
+    body = await read_json(request)
+    action, _ = action_params(body, {"cancelApiJob", "redeliverWebhook"})
+    job = await run_in_threadpool(_visible_job, runtime, caller, request.path_params["uuid"])
+    if action == "cancelApiJob":
+        if JobState(job.state).is_final:
+            raise JobStateConflict(f"job {job.uuid} already ended as {job.state}")
+        job, was_pending = await run_in_threadpool(runtime.jobs.cancel, job.uuid)
+        assert job is not None
+        if was_pending:
+            await run_in_threadpool(runtime.dispatch_next, job.sync_key)
+    else:
+        if not job.webhook_url or not JobState(job.state).is_final:
+            raise JobStateConflict(f"job {job.uuid} has no finished webhook delivery to repeat")
+        await run_in_threadpool(runtime.jobs.request_redelivery, job.uuid)
+        await run_in_threadpool(runtime.schedule_webhook, job.uuid)
+    deliveries = await run_in_threadpool(runtime.jobs.deliveries, job.uuid)
+    fresh = await run_in_threadpool(runtime.jobs.get, job.uuid)
+    assert fresh is not None
+    return JSONResponse({"inventory": job_inventory(fresh, deliveries)})
+
+
+async def get_job(request: Request) -> Response:
+    """``GET /v1/api-jobs/{uuid}/inventory``: the job record itself, not its result."""
+    runtime: Runtime = request.app.state.runtime
+    caller = await authenticate(request)
+    job = await run_in_threadpool(_visible_job, runtime, caller, request.path_params["uuid"])
+    deliveries = await run_in_threadpool(runtime.jobs.deliveries, job.uuid)
+    return JSONResponse({"inventories": [job_inventory(job, deliveries)]})
+
+
+ROUTES = [
+    Route("/v1/api-jobs", list_jobs, methods=["GET"]),
+    Route("/v1/api-jobs/{uuid}", poll_job, methods=["GET"]),
+    Route("/v1/api-jobs/{uuid}/inventory", get_job, methods=["GET"]),
+    Route("/v1/api-jobs/{uuid}/actions", job_actions, methods=["PUT"]),
+]

@@ -1,0 +1,58 @@
+"""``/v1/zones`` (ZStack §4.1)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.auth import authenticate
+from api.body import action_params, create_params, read_json
+from api.listing import list_collection
+from api.submit import submit
+from schemas.tables import new_uuid
+
+_ACTIONS = {"updateZone": "UpdateZone", "changeZoneState": "ChangeZoneState"}
+
+
+async def create_zone(request: Request) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request)
+    params = create_params(body)
+    resource_uuid = params.get("resourceUuid") or new_uuid()
+    return await submit(
+        request, caller, "CreateZone", params, resource_uuid=resource_uuid, raw_body=body
+    )
+
+
+async def list_zones(request: Request) -> Response:
+    return await list_collection(request, "zone")
+
+
+async def zone_actions(request: Request) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request)
+    action, params = action_params(body, set(_ACTIONS))
+    uuid = request.path_params["uuid"]
+    return await submit(
+        request, caller, _ACTIONS[action], {**params, "uuid": uuid}, resource_uuid=uuid,
+        raw_body=body,
+    )
+
+
+async def delete_zone(request: Request) -> Response:
+    caller = await authenticate(request)
+    uuid = request.path_params["uuid"]
+    params = {"uuid": uuid, **dict(request.query_params)}
+    return await submit(
+        request, caller, "DeleteZone", params, resource_uuid=uuid, raw_body=dict(request.query_params)
+    )
+
+
+ROUTES = [
+    Route("/v1/zones", create_zone, methods=["POST"]),
+    Route("/v1/zones", list_zones, methods=["GET"]),
+    Route("/v1/zones/{uuid}", list_zones, methods=["GET"]),
+    Route("/v1/zones/{uuid}", delete_zone, methods=["DELETE"]),
+    Route("/v1/zones/{uuid}/actions", zone_actions, methods=["PUT"]),
+]

@@ -1,0 +1,124 @@
+"""Accepting an asynchronous call: validate, record the job, answer 202, then send.
+
+The job row is committed before the message is sent; the message is sent after
+the answer went out, so a slow or absent broker never slows admission. A message
+that is never sent is re-sent by the sweeper.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from volplane.runtime import Runtime
+from schemas.tables import new_uuid
+from volplane.errors import InvalidParameter, PermissionDenied
+from volplane.jobs import request_digest, validate_job_uuid
+from volplane.store.accounts import Caller
+from volplane.store.jobs import NewJob
+from volplane.runtime import RUN_JOB
+from workers.webhooks import check_webhook_target, validate_webhook_url
+
+log = logging.getLogger("volplane.api")
+
+
+def validation_error(exc: ValidationError) -> InvalidParameter:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
+    )
+    return InvalidParameter(problems)
+
+
+def build_request(model: type[BaseModel], params: dict[str, Any]) -> BaseModel:
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+
+
+def api_prefix(request: Request) -> str:
+    return "/zstack" if request.url.path.startswith("/zstack/") else ""
+
+
+def base_url(request: Request, runtime: Runtime) -> str:
+    root = runtime.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    return root + api_prefix(request)
+
+
+def job_location(base: str, job_uuid: str) -> str:
+    return f"{base}/v1/api-jobs/{job_uuid}"
+
+
+def accepted(runtime: Runtime, base: str, job_uuid: str, send: bool) -> JSONResponse:
+    location = job_location(base, job_uuid)
+    task = BackgroundTask(_send, runtime, job_uuid) if send else None
+    return JSONResponse(
+        {"location": location, "apiTimeout": runtime.settings.api_timeout_ms},
+        status_code=202,
+        headers={"Location": location, "X-Job-UUID": job_uuid, "Retry-After": "1"},
+        background=task,
+    )
+
+
+async def _send(runtime: Runtime, job_uuid: str) -> None:
+    try:
+        await run_in_threadpool(runtime.celery.send_task, RUN_JOB, args=[job_uuid])
+    except Exception:
+        log.warning("broker unavailable; the sweeper will send the job", extra={"job_uuid": job_uuid})
+
+
+async def submit(
+    request: Request,
+    caller: Caller,
+    api_name: str,
+    params: dict[str, Any],
+    *,
+    resource_uuid: str | None,
+    raw_body: dict[str, Any] | None,
+    recorded_params: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """Validates ``params`` for ``api_name`` and records a job for it.
+
+    ``raw_body`` is the request as the client sent it (the idempotency identity);
+    ``recorded_params``, when given, is what the job stores instead of ``params``
+    (used to keep clear-text passwords out of job records).
+    """
+    runtime: Runtime = request.app.state.runtime
+    operation = runtime.operations.get(api_name)
+    if operation.admin_only and not caller.is_admin:
+        raise PermissionDenied(f"only an admin account may call {api_name}")
+    model = build_request(operation.request_model, recorded_params or params)
+    job_header = request.headers.get("x-job-uuid")
+    job_uuid = validate_job_uuid(job_header) if job_header is not None else new_uuid()
+    webhook = request.headers.get("x-web-hook")
+    if webhook is not None:
+        webhook = validate_webhook_url(webhook)
+        await run_in_threadpool(
+            check_webhook_target, webhook, runtime.settings.webhook_allow_networks
+        )
+    base = base_url(request, runtime)
+    new = NewJob(
+        uuid=job_uuid,
+        account_uuid=caller.account_uuid,
+        api_name=api_name,
+        request={"params": model.model_dump(mode="json", exclude_none=True)},
+        request_digest=request_digest(
+            method=request.method,
+            path=request.url.path.removeprefix("/zstack"),
+            body=raw_body,
+            webhook_url=webhook,
+        ),
+        resource_type=operation.resource_type,
+        resource_uuid=resource_uuid,
+        sync_key=operation.sync_key_for(model, resource_uuid),
+        base_url=base,
+        webhook_url=webhook,
+    )
+    submission = await run_in_threadpool(runtime.jobs.submit, new)
+    return accepted(runtime, base, submission.job.uuid, submission.should_dispatch)

@@ -1,0 +1,69 @@
+"""Everything a process needs to run jobs, built lazily once per process.
+
+Celery's prefork pool forks after the app is configured; database engines and
+HTTP clients must be made in the child, so nothing here is built at import time.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from volplane.db import make_engine, make_session_factory
+from volplane.operations import OperationRegistry
+from volplane.settings import Settings
+from volplane.store.accounts import AccountStore
+from volplane.store.jobs import JobStore
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+
+class Runtime:
+    def __init__(self, settings: Settings, celery: Celery) -> None:
+        self.settings = settings
+        self.celery = celery
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return make_session_factory(self.engine)
+
+    @cached_property
+    def jobs(self) -> JobStore:
+        return JobStore(self.sessions)
+
+    @cached_property
+    def accounts(self) -> AccountStore:
+        return AccountStore(self.sessions, session_timeout=self.settings.session_timeout_seconds)
+
+    @cached_property
+    def operations(self) -> OperationRegistry:
+        from workers.operations import build_registry
+
+        return build_registry(self.settings)
+
+    def dispatch(self, job_uuids: list[str]) -> None:
+        """Sends one run message per job. A lost send is repaired by the sweeper."""
+        for job_uuid in job_uuids:
+            self.celery.send_task(RUN_JOB, args=[job_uuid])
+
+    def dispatch_next(self, sync_key: str) -> None:
+        head = self.jobs.next_in_line(sync_key)
+        if head is not None:
+            self.jobs.mark_dispatched([head])
+            self.dispatch([head])
+
+    def schedule_webhook(self, job_uuid: str, countdown: float = 0.0) -> None:
+        self.celery.send_task(DELIVER_WEBHOOK, args=[job_uuid], countdown=countdown)
+
+
+RUN_JOB = "volplane.run_job"
+DELIVER_WEBHOOK = "volplane.deliver_webhook"
+SWEEP = "volplane.sweep"

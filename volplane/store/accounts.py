@@ -1,0 +1,124 @@
+"""Accounts and login sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
+
+from schemas.tables import Account, Session, new_uuid, utcnow
+from volplane.errors import InvalidCredentials, SessionExpired, SessionInvalid
+from volplane.passwords import hash_password, sha512_hex, verify_password
+
+# Refreshing last_used on every call would turn every read into a write.
+_TOUCH_EVERY = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is making a call: the session's account."""
+
+    session_uuid: str
+    account_uuid: str
+    account_name: str
+    is_admin: bool
+
+    @property
+    def tenant(self) -> str | None:
+        """The account rows are limited to; None for admins, who see everything."""
+        return None if self.is_admin else self.account_uuid
+
+
+class AccountStore:
+    def __init__(self, sessions: sessionmaker[DbSession], *, session_timeout: float) -> None:
+        self.sessions = sessions
+        self.session_timeout = timedelta(seconds=session_timeout)
+
+    def ensure_admin(self, name: str, password: str, webhook_secret: str) -> None:
+        """Creates the first admin account if no account exists yet."""
+        with self.sessions() as db:
+            if db.scalar(select(Account.uuid).limit(1)) is not None:
+                return
+            db.add(
+                Account(
+                    name=name,
+                    password_hash=hash_password(sha512_hex(password)),
+                    is_admin=True,
+                    webhook_secret=webhook_secret,
+                )
+            )
+            db.commit()
+
+    def login(self, name: str, password_sha512: str) -> Session:
+        with self.sessions() as db:
+            account = db.scalar(select(Account).where(Account.name == name))
+            # Hash even for unknown names so timing does not reveal which names exist.
+            stored = account.password_hash if account else hash_password("x")
+            if not verify_password(password_sha512.lower(), stored) or account is None:
+                raise InvalidCredentials()
+            now = utcnow()
+            session = Session(
+                uuid=new_uuid(),
+                account_uuid=account.uuid,
+                create_date=now,
+                last_used=now,
+                expired_date=now + self.session_timeout,
+            )
+            db.add(session)
+            db.commit()
+            return session
+
+    def logout(self, session_uuid: str) -> None:
+        with self.sessions() as db:
+            db.execute(delete(Session).where(Session.uuid == session_uuid))
+            db.commit()
+
+    def resolve(self, session_uuid: str) -> Caller:
+        """The caller behind a session; slides the session's expiry forward."""
+        now = utcnow()
+        with self.sessions() as db:
+            row = db.execute(
+                select(Session, Account)
+                .join(Account, Account.uuid == Session.account_uuid)
+                .where(Session.uuid == session_uuid)
+            ).first()
+            if row is None:
+                raise SessionInvalid(f"session {session_uuid} does not exist")
+            session, account = row
+            if session.expired_date <= now:
+                raise SessionExpired(f"session {session_uuid} expired at {session.expired_date}")
+            if now - session.last_used > _TOUCH_EVERY:
+                db.execute(
+                    update(Session)
+                    .where(Session.uuid == session_uuid)
+                    .values(last_used=now, expired_date=now + self.session_timeout)
+                )
+                db.commit()
+            return Caller(
+                session_uuid=session.uuid,
+                account_uuid=account.uuid,
+                account_name=account.name,
+                is_admin=account.is_admin,
+            )
+
+    def get(self, account_uuid: str) -> Account | None:
+        with self.sessions() as db:
+            return db.get(Account, account_uuid)
+
+    def list(self, tenant: str | None) -> list[Account]:
+        with self.sessions() as db:
+            query = select(Account).order_by(Account.create_date)
+            if tenant is not None:
+                query = query.where(Account.uuid == tenant)
+            return list(db.scalars(query))
+
+    def expire_sessions(self, now: datetime | None = None) -> int:
+        with self.sessions() as db:
+            removed = db.execute(
+                delete(Session).where(Session.expired_date < (now or utcnow()))
+            ).rowcount
+            db.commit()
+            return int(removed or 0)

@@ -1,0 +1,420 @@
+"""The job table's SQL: submission, claiming with a lease, fencing, sweeping.
+
+Every state change is one conditional UPDATE, so two gateways, two workers or a
+redelivered message can race freely: at most one of them wins, the others see
+``rowcount == 0`` and step back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, delete, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from schemas.tables import ApiJob, WebhookDelivery, utcnow
+from volplane.errors import JobLost, JobUUIDConflict
+from volplane.jobs import UNFINISHED_STATES, JobState, WebhookState
+
+
+@dataclass(frozen=True)
+class NewJob:
+    uuid: str
+    account_uuid: str
+    api_name: str
+    request: dict[str, Any]
+    request_digest: str
+    resource_type: str | None
+    resource_uuid: str | None
+    sync_key: str
+    base_url: str
+    webhook_url: str | None
+
+
+@dataclass(frozen=True)
+class Submission:
+    job: ApiJob
+    is_new: bool
+    should_dispatch: bool
+
+
+def _earlier_unfinished(job_table: Any) -> Any:
+    """EXISTS: an earlier job on the same sync key has not ended (ordering rule)."""
+    prior = aliased(ApiJob)
+    return exists().where(
+        prior.sync_key == job_table.sync_key,
+        prior.id < job_table.id,
+        prior.state.in_(UNFINISHED_STATES),
+    )
+
+
+class JobStore:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    # --- gateway side -----------------------------------------------------
+
+    def submit(self, new: NewJob) -> Submission:
+        """Records a job, or finds the one an identical earlier request created."""
+        now = utcnow()
+        with self.sessions() as session:
+            job = ApiJob(
+                uuid=new.uuid,
+                account_uuid=new.account_uuid,
+                api_name=new.api_name,
+                request=new.request,
+                request_digest=new.request_digest,
+                resource_type=new.resource_type,
+                resource_uuid=new.resource_uuid,
+                sync_key=new.sync_key,
+                state=JobState.PENDING.value,
+                base_url=new.base_url,
+                webhook_url=new.webhook_url,
+                create_date=now,
+                dispatched_at=now,
+            )
+            session.add(job)
+            try:
+                session.flush()
+            except IntegrityError:
+                session.rollback()
+                return self._replay(session, new)
+            blocked = session.scalar(select(_earlier_unfinished(ApiJob)).where(ApiJob.id == job.id))
+            if blocked:
+                # Its predecessor dispatches it when it ends (or the sweeper does).
+                job.dispatched_at = None
+            session.commit()
+            return Submission(job=job, is_new=True, should_dispatch=not blocked)
+
+    def _replay(self, session: Session, new: NewJob) -> Submission:
+        existing = session.scalar(select(ApiJob).where(ApiJob.uuid == new.uuid))
+        if (
+            existing is None
+            or existing.account_uuid != new.account_uuid
+            or existing.request_digest != new.request_digest
+        ):
+            raise JobUUIDConflict(f"X-Job-UUID {new.uuid} was used for another request")
+        return Submission(job=existing, is_new=False, should_dispatch=False)
+
+    def get(self, job_uuid: str) -> ApiJob | None:
+        with self.sessions() as session:
+            return session.scalar(select(ApiJob).where(ApiJob.uuid == job_uuid))
+
+    def deliveries(self, job_uuid: str) -> list[WebhookDelivery]:
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(WebhookDelivery)
+                    .where(WebhookDelivery.job_uuid == job_uuid)
+                    .order_by(WebhookDelivery.attempt)
+                )
+            )
+
+    def cancel(self, job_uuid: str) -> tuple[ApiJob | None, bool]:
+        """Cancels a pending job now, or asks a running one to stop.
+
+        Returns the job and whether the next job of its sync key may now run.
+        """
+        now = utcnow()
+        with self.sessions() as session:
+            done = session.execute(
+                update(ApiJob)
+                .where(ApiJob.uuid == job_uuid, ApiJob.state == JobState.PENDING.value)
+                .values(
+                    state=JobState.CANCELLED.value,
+                    finish_date=now,
+                    cancel_requested=True,
+                    error=None,
+                )
+            ).rowcount
+            if not done:
+                session.execute(
+                    update(ApiJob)
+                    .where(ApiJob.uuid == job_uuid, ApiJob.state == JobState.RUNNING.value)
+                    .values(cancel_requested=True)
+                )
+            session.commit()
+            job = session.scalar(select(ApiJob).where(ApiJob.uuid == job_uuid))
+            return job, bool(done)
+
+    def mark_dispatched(self, job_uuids: list[str]) -> None:
+        with self.sessions() as session:
+            session.execute(
+                update(ApiJob).where(ApiJob.uuid.in_(job_uuids)).values(dispatched_at=utcnow())
+            )
+            session.commit()
+
+    # --- worker side ------------------------------------------------------
+
+    def claim(
+        self, job_uuid: str, token: str, *, lease_seconds: float, max_attempts: int
+    ) -> ApiJob | None:
+        """Takes the job for one run, if it is its turn and nobody holds a live lease."""
+        now = utcnow()
+        with self.sessions() as session:
+            claimed = session.execute(
+                update(ApiJob)
+                .where(
+                    ApiJob.uuid == job_uuid,
+                    or_(
+                        ApiJob.state == JobState.PENDING.value,
+                        and_(
+                            ApiJob.state == JobState.RUNNING.value,
+                            ApiJob.lease_expires < now,
+                            ApiJob.attempts < max_attempts,
+                        ),
+                    ),
+                    ApiJob.cancel_requested.is_(False),
+                    ~_earlier_unfinished(ApiJob),
+                )
+                .values(
+                    state=JobState.RUNNING.value,
+                    lease_token=token,
+                    lease_expires=now + timedelta(seconds=lease_seconds),
+                    attempts=ApiJob.attempts + 1,
+                    start_date=now,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            session.commit()
+            if not claimed:
+                return None
+            return session.scalar(select(ApiJob).where(ApiJob.uuid == job_uuid))
+
+    def renew(self, job_uuid: str, token: str, lease_seconds: float) -> tuple[bool, bool]:
+        """Extends the lease. Returns (still held, cancel requested)."""
+        with self.sessions() as session:
+            held = session.execute(
+                update(ApiJob)
+                .where(ApiJob.uuid == job_uuid, ApiJob.lease_token == token)
+                .where(ApiJob.state == JobState.RUNNING.value)
+                .values(lease_expires=utcnow() + timedelta(seconds=lease_seconds))
+            ).rowcount
+            cancel = session.scalar(select(ApiJob.cancel_requested).where(ApiJob.uuid == job_uuid))
+            session.commit()
+            return bool(held), bool(cancel)
+
+    def set_progress(self, job_uuid: str, token: str, progress: int) -> bool:
+        with self.sessions() as session:
+            held = session.execute(
+                update(ApiJob)
+                .where(ApiJob.uuid == job_uuid, ApiJob.lease_token == token)
+                .where(ApiJob.state == JobState.RUNNING.value)
+                .values(progress=max(0, min(100, progress)))
+            ).rowcount
+            session.commit()
+            return bool(held)
+
+    @staticmethod
+    def finish_in(
+        session: Session,
+        job_uuid: str,
+        token: str,
+        state: JobState,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> bool:
+        """Ends the job inside the caller's transaction, only if the lease is still ours.
+
+        The operation's own writes share this transaction, so a run that lost its
+        lease (a replacement worker took over) commits nothing at all.
+        """
+        done = session.execute(
+            update(ApiJob)
+            .where(ApiJob.uuid == job_uuid, ApiJob.lease_token == token)
+            .where(ApiJob.state == JobState.RUNNING.value)
+            .values(
+                state=state.value,
+                result=result,
+                error=error,
+                progress=100 if state is JobState.SUCCEEDED else ApiJob.progress,
+                finish_date=utcnow(),
+                lease_expires=None,
+                webhook_state=_webhook_pending_if_wanted(),
+                webhook_next_attempt=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        return bool(done)
+
+    def next_in_line(self, sync_key: str) -> str | None:
+        """The job whose turn it is on ``sync_key``, if it is still pending."""
+        with self.sessions() as session:
+            head = session.scalar(
+                select(ApiJob)
+                .where(ApiJob.sync_key == sync_key, ApiJob.state.in_(UNFINISHED_STATES))
+                .order_by(ApiJob.id)
+                .limit(1)
+            )
+            if head is None or head.state != JobState.PENDING.value:
+                return None
+            return head.uuid
+
+    # --- sweeper side -----------------------------------------------------
+
+    def undispatched_heads(self, grace_seconds: float, limit: int = 500) -> list[str]:
+        """Pending jobs whose turn it is but whose message is missing or stale."""
+        cutoff = utcnow() - timedelta(seconds=grace_seconds)
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(ApiJob.uuid)
+                    .where(
+                        ApiJob.state == JobState.PENDING.value,
+                        or_(ApiJob.dispatched_at.is_(None), ApiJob.dispatched_at < cutoff),
+                        ~_earlier_unfinished(ApiJob),
+                    )
+                    .order_by(ApiJob.id)
+                    .limit(limit)
+                )
+            )
+
+    def recover_lost(self, max_attempts: int) -> tuple[list[str], list[str]]:
+        """Jobs whose worker died (lease expired): re-queue, or fail after max attempts.
+
+        Returns (requeued uuids, failed uuids).
+        """
+        now = utcnow()
+        with self.sessions() as session:
+            expired = list(
+                session.execute(
+                    select(ApiJob.uuid, ApiJob.attempts, ApiJob.lease_token).where(
+                        ApiJob.state == JobState.RUNNING.value, ApiJob.lease_expires < now
+                    )
+                )
+            )
+            requeued, failed = [], []
+            for job_uuid, attempts, token in expired:
+                fenced = update(ApiJob).where(
+                    ApiJob.uuid == job_uuid,
+                    ApiJob.lease_token == token,
+                    ApiJob.state == JobState.RUNNING.value,
+                )
+                if attempts >= max_attempts:
+                    error = JobLost(
+                        f"the job's worker was lost {attempts} times; giving up"
+                    ).to_body()
+                    values: dict[str, Any] = {
+                        "state": JobState.FAILED.value,
+                        "error": error,
+                        "finish_date": now,
+                        "lease_token": None,
+                        "lease_expires": None,
+                        "webhook_state": _webhook_pending_if_wanted(),
+                        "webhook_next_attempt": now,
+                    }
+                    target = failed
+                else:
+                    values = {
+                        "state": JobState.PENDING.value,
+                        "lease_token": None,
+                        "lease_expires": None,
+                        "dispatched_at": now,
+                    }
+                    target = requeued
+                if session.execute(fenced.values(**values)).rowcount:
+                    target.append(job_uuid)
+            session.commit()
+            return requeued, failed
+
+    def expire_finished(self, retention_seconds: float) -> int:
+        cutoff = utcnow() - timedelta(seconds=retention_seconds)
+        with self.sessions() as session:
+            old = select(ApiJob.uuid).where(ApiJob.finish_date < cutoff)
+            session.execute(delete(WebhookDelivery).where(WebhookDelivery.job_uuid.in_(old)))
+            removed = session.execute(delete(ApiJob).where(ApiJob.finish_date < cutoff)).rowcount
+            session.commit()
+            return int(removed or 0)
+
+    # --- webhooks ---------------------------------------------------------
+
+    def take_webhook_attempt(self, job_uuid: str, hold_seconds: float) -> ApiJob | None:
+        """Claims the next delivery attempt so two senders never post the same one."""
+        now = utcnow()
+        with self.sessions() as session:
+            taken = session.execute(
+                update(ApiJob)
+                .where(
+                    ApiJob.uuid == job_uuid,
+                    ApiJob.webhook_state == WebhookState.PENDING.value,
+                    ApiJob.webhook_next_attempt <= now,
+                )
+                .values(webhook_next_attempt=now + timedelta(seconds=hold_seconds))
+            ).rowcount
+            session.commit()
+            if not taken:
+                return None
+            return session.scalar(select(ApiJob).where(ApiJob.uuid == job_uuid))
+
+    def record_webhook_attempt(
+        self,
+        job_uuid: str,
+        *,
+        attempt: int,
+        status_code: int | None,
+        latency_ms: float,
+        error: str | None,
+        next_state: WebhookState,
+        next_attempt: datetime | None,
+    ) -> None:
+        with self.sessions() as session:
+            session.add(
+                WebhookDelivery(
+                    job_uuid=job_uuid,
+                    attempt=attempt,
+                    status_code=status_code,
+                    latency_ms=latency_ms,
+                    error=error,
+                )
+            )
+            session.execute(
+                update(ApiJob)
+                .where(ApiJob.uuid == job_uuid)
+                .values(webhook_state=next_state.value, webhook_next_attempt=next_attempt)
+            )
+            session.commit()
+
+    def count_webhook_attempts(self, job_uuid: str) -> tuple[int, datetime | None]:
+        with self.sessions() as session:
+            rows = list(
+                session.scalars(
+                    select(WebhookDelivery.date)
+                    .where(WebhookDelivery.job_uuid == job_uuid)
+                    .order_by(WebhookDelivery.attempt)
+                )
+            )
+            return len(rows), (rows[0] if rows else None)
+
+    def request_redelivery(self, job_uuid: str) -> bool:
+        with self.sessions() as session:
+            done = session.execute(
+                update(ApiJob)
+                .where(ApiJob.uuid == job_uuid, ApiJob.webhook_url.is_not(None))
+                .where(ApiJob.finish_date.is_not(None))
+                .values(webhook_state=WebhookState.PENDING.value, webhook_next_attempt=utcnow())
+            ).rowcount
+            session.commit()
+            return bool(done)
+
+    def due_webhooks(self, grace_seconds: float, limit: int = 500) -> list[str]:
+        cutoff = utcnow() - timedelta(seconds=grace_seconds)
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(ApiJob.uuid)
+                    .where(
+                        ApiJob.webhook_state == WebhookState.PENDING.value,
+                        ApiJob.webhook_next_attempt < cutoff,
+                    )
+                    .limit(limit)
+                )
+            )
+
+
+def _webhook_pending_if_wanted() -> Any:
+    """SQL: 'Pending' when the job has a webhook URL, else NULL."""
+    return case((ApiJob.webhook_url.is_not(None), WebhookState.PENDING.value), else_=None)

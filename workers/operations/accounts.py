@@ -1,0 +1,49 @@
+"""Account operations: creating tenants and rotating their webhook secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from schemas import requests as rq
+from schemas.inventories import account_inventory
+from schemas.tables import Account
+from volplane.errors import DuplicateResource, ResourceNotFound
+from volplane.operations import JobContext, Operation
+from volplane.store.tags import add_tags
+from workers.operations.common import get_or_404
+from workers.webhooks import new_secret
+
+
+def create_account(ctx: JobContext, req: rq.CreateAccount) -> dict[str, Any]:
+    assert ctx.resource_uuid is not None
+    if ctx.session.scalar(select(Account.uuid).where(Account.name == req.name)) is not None:
+        raise DuplicateResource(f"an account named {req.name!r} already exists")
+    account = Account(
+        uuid=ctx.resource_uuid,
+        name=req.name,
+        password_hash=req.passwordHash,
+        description=req.description,
+        is_admin=False,
+        webhook_secret=new_secret(),
+    )
+    ctx.session.add(account)
+    add_tags(ctx.session, account.uuid, "Account", system=req.systemTags, user=req.userTags)
+    ctx.session.flush()
+    return {"inventory": account_inventory(account)}
+
+
+def rotate_webhook_secret(ctx: JobContext, req: rq.RotateWebhookSecret) -> dict[str, Any]:
+    if not ctx.is_admin and req.uuid != ctx.account_uuid:
+        raise ResourceNotFound(f"account {req.uuid} does not exist")
+    account = get_or_404(ctx.session, Account, req.uuid, "account")
+    account.webhook_secret = new_secret()
+    ctx.session.flush()
+    return {"secret": account.webhook_secret}
+
+
+OPERATIONS: list[Operation[Any]] = [
+    Operation("CreateAccount", rq.CreateAccount, "Account", create_account, admin_only=True),
+    Operation("RotateWebhookSecret", rq.RotateWebhookSecret, "Account", rotate_webhook_secret),
+]

@@ -1,0 +1,59 @@
+"""Zone operations (ZStack §4.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas import requests as rq
+from schemas.inventories import zone_inventory
+from schemas.tables import Zone, utcnow
+from volplane.errors import DuplicateResource
+from volplane.operations import JobContext, Operation
+from volplane.store.tags import add_tags, delete_tags
+from workers.operations.common import get_or_404
+
+
+def create_zone(ctx: JobContext, req: rq.CreateZone) -> dict[str, Any]:
+    assert ctx.resource_uuid is not None
+    if ctx.session.get(Zone, ctx.resource_uuid) is not None:
+        raise DuplicateResource(f"zone {ctx.resource_uuid} already exists")
+    zone = Zone(uuid=ctx.resource_uuid, name=req.name, description=req.description)
+    ctx.session.add(zone)
+    add_tags(ctx.session, zone.uuid, "Zone", system=req.systemTags, user=req.userTags)
+    ctx.session.flush()
+    return {"inventory": zone_inventory(zone)}
+
+
+def update_zone(ctx: JobContext, req: rq.UpdateZone) -> dict[str, Any]:
+    zone = get_or_404(ctx.session, Zone, req.uuid, "zone")
+    if req.name is not None:
+        zone.name = req.name
+    if req.description is not None:
+        zone.description = req.description
+    zone.last_op_date = utcnow()
+    ctx.session.flush()
+    return {"inventory": zone_inventory(zone)}
+
+
+def change_zone_state(ctx: JobContext, req: rq.ChangeZoneState) -> dict[str, Any]:
+    zone = get_or_404(ctx.session, Zone, req.uuid, "zone")
+    zone.state = "Enabled" if req.stateEvent == "enable" else "Disabled"
+    zone.last_op_date = utcnow()
+    ctx.session.flush()
+    return {"inventory": zone_inventory(zone)}
+
+
+def delete_zone(ctx: JobContext, req: rq.DeleteResource) -> dict[str, Any]:
+    zone = get_or_404(ctx.session, Zone, req.uuid, "zone")
+    delete_tags(ctx.session, zone.uuid)
+    ctx.session.delete(zone)
+    ctx.session.flush()
+    return {}
+
+
+OPERATIONS: list[Operation[Any]] = [
+    Operation("CreateZone", rq.CreateZone, "Zone", create_zone, admin_only=True),
+    Operation("UpdateZone", rq.UpdateZone, "Zone", update_zone, admin_only=True),
+    Operation("ChangeZoneState", rq.ChangeZoneState, "Zone", change_zone_state, admin_only=True),
+    Operation("DeleteZone", rq.DeleteResource, "Zone", delete_zone, admin_only=True),
+]

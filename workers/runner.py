@@ -1,0 +1,191 @@
+"""Runs one job: claim it under a lease, run its operation, end it fenced.
+
+The lease makes a redelivered message harmless: whoever does not hold the lease
+steps back, and only the lease holder's end of the job (with the operation's own
+writes, in the same transaction) is ever committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from schemas.tables import ApiJob, new_uuid
+from volplane.errors import InvalidParameter, JobCancelled, VolplaneError
+from volplane.jobs import JobState
+from volplane.settings import Settings
+from volplane.runtime import Runtime
+
+log = logging.getLogger("volplane.runner")
+
+
+class LeaseLost(Exception):
+    """Another worker took this job over; this run must stop and commit nothing."""
+
+
+@dataclass
+class RunContext:
+    """The JobContext an operation sees (volplane.operations.JobContext)."""
+
+    session: Session
+    settings: Settings
+    job_uuid: str
+    account_uuid: str
+    is_admin: bool
+    resource_uuid: str | None
+    runtime: Runtime
+    token: str
+    _cancel: threading.Event = field(default_factory=threading.Event)
+    _lost: threading.Event = field(default_factory=threading.Event)
+    _last_progress: int = -1
+    _last_renew: float = field(default_factory=time.monotonic)
+
+    def progress(self, percent: int) -> None:
+        percent = max(0, min(100, int(percent)))
+        if percent == self._last_progress:
+            return
+        self._last_progress = percent
+        if not self.runtime.jobs.set_progress(self.job_uuid, self.token, percent):
+            self._lost.set()
+
+    def checkpoint(self) -> None:
+        # Checkpoints are where cancels are noticed; ask the database at most twice
+        # a second so a tight loop of checkpoints stays cheap.
+        if time.monotonic() - self._last_renew > 0.5:
+            self._last_renew = time.monotonic()
+            held, cancel = self.runtime.jobs.renew(
+                self.job_uuid, self.token, self.settings.job_lease_seconds
+            )
+            if not held:
+                self._lost.set()
+            if cancel:
+                self._cancel.set()
+        if self._lost.is_set():
+            raise LeaseLost(self.job_uuid)
+        if self._cancel.is_set():
+            raise JobCancelled(f"job {self.job_uuid} was cancelled")
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+
+class _LeaseKeeper(threading.Thread):
+    """Renews the lease while the operation runs, and notices cancel requests."""
+
+    def __init__(self, ctx: RunContext, lease_seconds: float) -> None:
+        super().__init__(name=f"lease-{ctx.job_uuid}", daemon=True)
+        self.ctx = ctx
+        self.lease_seconds = lease_seconds
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        interval = max(0.2, self.lease_seconds / 3)
+        while not self.stopped.wait(interval):
+            try:
+                held, cancel = self.ctx.runtime.jobs.renew(
+                    self.ctx.job_uuid, self.ctx.token, self.lease_seconds
+                )
+            except Exception:  # a database blip: try again next tick, the lease has slack
+                log.warning("lease renewal failed", extra={"job_uuid": self.ctx.job_uuid})
+                continue
+            if not held:
+                self.ctx._lost.set()
+                return
+            if cancel:
+                self.ctx._cancel.set()
+
+
+def run_job(runtime: Runtime, job_uuid: str) -> str:
+    """Runs the job if it is ours to run. Returns what happened, for logs and tests."""
+    settings = runtime.settings
+    token = new_uuid()
+    job = runtime.jobs.claim(
+        job_uuid,
+        token,
+        lease_seconds=settings.job_lease_seconds,
+        max_attempts=settings.job_max_attempts,
+    )
+    if job is None:
+        return "skipped"
+    account = runtime.accounts.get(job.account_uuid)
+    with runtime.sessions() as session:
+        ctx = RunContext(
+            session=session,
+            settings=settings,
+            job_uuid=job.uuid,
+            account_uuid=job.account_uuid,
+            is_admin=bool(account and account.is_admin),
+            resource_uuid=job.resource_uuid,
+            runtime=runtime,
+            token=token,
+        )
+        keeper = _LeaseKeeper(ctx, settings.job_lease_seconds)
+        keeper.start()
+        try:
+            outcome = _run_operation(runtime, ctx, job, session)
+        finally:
+            keeper.stopped.set()
+            keeper.join()
+    if outcome != "lost":
+        _after_end(runtime, job)
+    log.info("job ended", extra={"job_uuid": job.uuid, "outcome": outcome})
+    return outcome
+
+
+def _run_operation(runtime: Runtime, ctx: RunContext, job: ApiJob, session: Session) -> str:
+    jobs = runtime.jobs
+    try:
+        operation = runtime.operations.get(job.api_name)
+        try:
+            request = operation.request_model.model_validate(job.request.get("params", {}))
+        except ValidationError as exc:
+            raise InvalidParameter(str(exc)) from exc
+        ctx.checkpoint()
+        result = operation.run(ctx, request)
+        ctx.checkpoint()
+        if not jobs.finish_in(session, job.uuid, ctx.token, JobState.SUCCEEDED, result=result):
+            session.rollback()
+            return "lost"
+        session.commit()
+        return "succeeded"
+    except LeaseLost:
+        session.rollback()
+        return "lost"
+    except JobCancelled as exc:
+        return _end_failed(session, jobs, ctx, job, JobState.CANCELLED, exc)
+    except VolplaneError as exc:
+        return _end_failed(session, jobs, ctx, job, JobState.FAILED, exc)
+    except Exception as exc:
+        log.exception("operation crashed", extra={"job_uuid": job.uuid})
+        bug = VolplaneError(f"internal error in {job.api_name}: {type(exc).__name__}")
+        return _end_failed(session, jobs, ctx, job, JobState.FAILED, bug)
+
+
+def _end_failed(
+    session: Session,
+    jobs: Any,
+    ctx: RunContext,
+    job: ApiJob,
+    state: JobState,
+    error: VolplaneError,
+) -> str:
+    session.rollback()
+    if not jobs.finish_in(session, job.uuid, ctx.token, state, error=error.to_body()):
+        session.rollback()
+        return "lost"
+    session.commit()
+    return state.value.lower()
+
+
+def _after_end(runtime: Runtime, job: ApiJob) -> None:
+    """A job ended: let the next one on its resource run, and push its webhook."""
+    runtime.dispatch_next(job.sync_key)
+    if job.webhook_url:
+        runtime.schedule_webhook(job.uuid)
