@@ -9,14 +9,17 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
 from api.errors import EXCEPTION_HANDLERS
-from api.routes import accounts, jobs, zones
+from api.routes import accounts, debug, jobs, zones
 from volplane.runtime import Runtime
 from volplane.settings import Settings
 from workers.celery_app import make_celery
 
 
-def api_routes() -> list[BaseRoute]:
-    return [*accounts.ROUTES, *jobs.ROUTES, *zones.ROUTES]
+def api_routes(settings: Settings) -> list[BaseRoute]:
+    routes = [*accounts.ROUTES, *jobs.ROUTES, *zones.ROUTES]
+    if settings.enable_test_operations:
+        routes += debug.ROUTES
+    return routes
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -28,7 +31,7 @@ def create_app(settings: Settings) -> Starlette:
         yield
         runtime.engine.dispose()
 
-    routes = api_routes()
+    routes = api_routes(settings)
     app = Starlette(
         routes=[*routes, Mount("/zstack", routes=routes)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -110,6 +110,9 @@ class ApiJob(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(2048), default=None)
     webhook_state: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
     webhook_next_attempt: Mapped[datetime | None] = mapped_column(default=None)
+    # Start of the current delivery effort: the give-up horizon counts from here,
+    # and a redelivery request starts a new effort.
+    webhook_since: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (Index("ix_api_jobs_sync_key_id", "sync_key", "id"),)
 

@@ -37,8 +37,7 @@ def deliver_webhook(runtime: Runtime, job_uuid: str) -> str:
         return "skipped"
     state = JobState(job.state)
     body = json.dumps(final_body(state, job.result, job.error), separators=(",", ":")).encode()
-    previous, first_at = jobs.count_webhook_attempts(job_uuid)
-    attempt = previous + 1
+    attempt = jobs.count_webhook_attempts(job_uuid) + 1
     now = utcnow()
     headers = build_webhook_headers(
         job_uuid=job.uuid,
@@ -59,15 +58,17 @@ def deliver_webhook(runtime: Runtime, job_uuid: str) -> str:
         attempt=attempt,
         status_code=outcome.status_code,
         error=outcome.error,
-        first_attempt_at=first_at or now,
+        first_attempt_at=job.webhook_since or now,
         now=datetime.now(UTC),
         policy=RetryPolicy.from_settings(settings),
         rng=random.Random(),
     )
+    error = outcome.error
     if isinstance(decision, Delivered):
         next_state, next_at = WebhookState.DELIVERED, None
     elif isinstance(decision, GiveUp):
         next_state, next_at = WebhookState.GAVE_UP, None
+        error = f"{error}; {decision.reason}" if error else decision.reason
     else:
         next_state, next_at = WebhookState.PENDING, decision.when
     jobs.record_webhook_attempt(
@@ -75,7 +76,7 @@ def deliver_webhook(runtime: Runtime, job_uuid: str) -> str:
         attempt=attempt,
         status_code=outcome.status_code,
         latency_ms=outcome.latency_ms,
-        error=outcome.error,
+        error=error,
         next_state=next_state,
         next_attempt=next_at,
     )

@@ -1,8 +1,8 @@
-"""initial: accounts, sessions, jobs, webhooks, tags, zones
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 06:41:54.566105
+Create Date: 2026-11-24 06:45:33.982417
 """
 from alembic import op
 import sqlalchemy as sa
@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.Column('webhook_url', sa.String(length=2048), nullable=True),
     sa.Column('webhook_state', sa.String(length=16), nullable=True),
     sa.Column('webhook_next_attempt', schemas.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('webhook_since', schemas.tables.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('uuid')
     )

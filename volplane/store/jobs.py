@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -236,6 +236,7 @@ class JobStore:
                 lease_expires=None,
                 webhook_state=_webhook_pending_if_wanted(),
                 webhook_next_attempt=utcnow(),
+                webhook_since=utcnow(),
             )
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -306,6 +307,7 @@ class JobStore:
                         "lease_expires": None,
                         "webhook_state": _webhook_pending_if_wanted(),
                         "webhook_next_attempt": now,
+                        "webhook_since": now,
                     }
                     target = failed
                 else:
@@ -378,16 +380,14 @@ class JobStore:
             )
             session.commit()
 
-    def count_webhook_attempts(self, job_uuid: str) -> tuple[int, datetime | None]:
+    def count_webhook_attempts(self, job_uuid: str) -> int:
         with self.sessions() as session:
-            rows = list(
-                session.scalars(
-                    select(WebhookDelivery.date)
-                    .where(WebhookDelivery.job_uuid == job_uuid)
-                    .order_by(WebhookDelivery.attempt)
+            return int(
+                session.scalar(
+                    select(func.count()).where(WebhookDelivery.job_uuid == job_uuid)
                 )
+                or 0
             )
-            return len(rows), (rows[0] if rows else None)
 
     def request_redelivery(self, job_uuid: str) -> bool:
         with self.sessions() as session:
@@ -395,7 +395,11 @@ class JobStore:
                 update(ApiJob)
                 .where(ApiJob.uuid == job_uuid, ApiJob.webhook_url.is_not(None))
                 .where(ApiJob.finish_date.is_not(None))
-                .values(webhook_state=WebhookState.PENDING.value, webhook_next_attempt=utcnow())
+                .values(
+                    webhook_state=WebhookState.PENDING.value,
+                    webhook_next_attempt=utcnow(),
+                    webhook_since=utcnow(),
+                )
             ).rowcount
             session.commit()
             return bool(done)

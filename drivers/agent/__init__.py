@@ -1,0 +1,1 @@
+"""The host agent: an authenticated HTTP service running storage commands as operations."""

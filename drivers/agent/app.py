@@ -1,0 +1,133 @@
+"""The agent's HTTP surface: bearer-token auth and routes onto the operation table."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from drivers.agent.config import AgentConfig
+from drivers.agent.operations import OperationTable
+from drivers.agent.pools import ConnectedPools
+from drivers.facts import host_facts
+from schemas.agent import Health, StartOperation
+from volplane.errors import (
+    AgentAuthFailed,
+    InvalidJSON,
+    InvalidParameter,
+    MethodNotAllowed,
+    RouteNotFound,
+    VolplaneError,
+)
+
+
+class BearerAuth:
+    """Refuses every request that lacks ``Authorization: Bearer <token>``."""
+
+    def __init__(self, app: ASGIApp, *, token: str) -> None:
+        self.app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            given = dict(scope["headers"]).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self._expected):
+                # AgentAuthFailed is a 502 when a worker reports it; here it is the 401 itself.
+                refused = AgentAuthFailed("missing or wrong agent token")
+                response = JSONResponse(
+                    refused.to_body(), status_code=401, headers={"WWW-Authenticate": "Bearer"}
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _error_response(exc: VolplaneError) -> JSONResponse:
+    return JSONResponse(exc.to_body(), status_code=exc.status)
+
+
+async def _volplane_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, VolplaneError)
+    return _error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return _error_response(MethodNotAllowed())
+    return _error_response(RouteNotFound(f"{request.method} {request.url.path}"))
+
+
+def _wait_seconds(request: Request, limit: float) -> float:
+    raw = request.query_params.get("waitSeconds", "0")
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise InvalidParameter(f"waitSeconds must be a number, got {raw!r}") from exc
+    return min(max(value, 0.0), limit)
+
+
+def create_agent_app(config: AgentConfig) -> Starlette:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    pools = ConnectedPools(config.data_dir / "pools.json", allowed_roots=config.allowed_roots)
+    table = OperationTable(journal_dir=config.data_dir / "operations", pools=pools)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse(Health(status="ok", version=version("volplane")).wire())
+
+    async def facts(request: Request) -> Response:
+        found = await asyncio.to_thread(host_facts, config.data_dir)
+        return JSONResponse(found.wire())
+
+    async def start_operation(request: Request) -> Response:
+        try:
+            body: Any = await request.json()
+        except json.JSONDecodeError as exc:
+            raise InvalidJSON() from exc
+        try:
+            start = StartOperation.model_validate(body)
+        except ValidationError as exc:
+            raise InvalidParameter(str(exc)) from exc
+        op = table.start(request.path_params["op_id"], start)
+        record = await table.wait(op, _wait_seconds(request, config.max_wait_seconds))
+        return JSONResponse(record.wire())
+
+    async def get_operation(request: Request) -> Response:
+        op = table.get(request.path_params["op_id"])
+        record = await table.wait(op, _wait_seconds(request, config.max_wait_seconds))
+        return JSONResponse(record.wire())
+
+    async def cancel_operation(request: Request) -> Response:
+        op = table.cancel(request.path_params["op_id"])
+        return JSONResponse(op.record.wire())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await table.shutdown()
+
+    return Starlette(
+        routes=[
+            Route("/v1/health", health),
+            Route("/v1/facts", facts),
+            Route("/v1/operations/{op_id}", start_operation, methods=["PUT"]),
+            Route("/v1/operations/{op_id}", get_operation, methods=["GET"]),
+            Route("/v1/operations/{op_id}/cancel", cancel_operation, methods=["POST"]),
+        ],
+        middleware=[Middleware(BearerAuth, token=config.token)],
+        exception_handlers={VolplaneError: _volplane_error, HTTPException: _http_error},
+        lifespan=lifespan,
+    )
