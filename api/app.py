@@ -9,16 +9,21 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
 from api.errors import EXCEPTION_HANDLERS
-from api.routes import accounts, debug, jobs, zones
+from volplane.discovery import modules_of
 from volplane.runtime import Runtime
 from volplane.settings import Settings
 from workers.celery_app import make_celery
 
 
+TEST_ONLY_ROUTES = {"api.routes.debug"}
+
+
 def api_routes(settings: Settings) -> list[BaseRoute]:
-    routes = [*accounts.ROUTES, *jobs.ROUTES, *zones.ROUTES]
-    if settings.enable_test_operations:
-        routes += debug.ROUTES
+    routes: list[BaseRoute] = []
+    for module in modules_of("api.routes"):
+        if module.__name__ in TEST_ONLY_ROUTES and not settings.enable_test_operations:
+            continue
+        routes += getattr(module, "ROUTES", [])
     return routes
 
 

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from api.auth import authenticate
 from api.query import compile_query, parse_query, run_query
-from api.resources import QUERY_REGISTRY, inventory_of
+from api.resources import inventory_of, query_registry
 from volplane.errors import InvalidQuery, ResourceNotFound
 from volplane.runtime import Runtime
 
@@ -28,7 +28,7 @@ async def list_collection(request: Request, resource: str) -> Response:
     if uuid is not None:
         pairs = [*pairs, ("q", f"uuid={uuid}")]
     spec = parse_query(pairs)
-    compiled = compile_query(QUERY_REGISTRY, resource, spec, tenant=caller.tenant)
+    compiled = compile_query(query_registry(), resource, spec, tenant=caller.tenant)
 
     def run() -> Any:
         with runtime.sessions() as session:

@@ -1,85 +1,43 @@
-"""Every queryable resource, declared once: fields, relations, tenancy, inventory.
+"""The query registry: every queryable resource, gathered from the route modules.
 
-The same declaration answers queries, names valid fields in errors and writes
+Each declaration answers queries, names valid fields in errors and writes
 ``docs/query.md``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from api.query import FieldKind, QueryableResource, QueryField, QueryRegistry
-from schemas.inventories import account_inventory, job_inventory, zone_inventory
-from schemas.tables import Account, ApiJob, Zone
+from volplane.discovery import modules_of
 
-S, I, D, B = FieldKind.STRING, FieldKind.INT, FieldKind.DATETIME, FieldKind.BOOL
+S, I, F, D, B = (
+    FieldKind.STRING, FieldKind.INT, FieldKind.FLOAT, FieldKind.DATETIME, FieldKind.BOOL
+)
+Inventory = Callable[[Any], dict[str, Any]]
 
 
-def _fields(*items: tuple[str, Any, FieldKind]) -> dict[str, QueryField]:
+def fields(*items: tuple[str, Any, FieldKind]) -> dict[str, QueryField]:
+    """Shorthand for declaring fields: ``fields(("name", Zone.name, S), ...)``."""
     return {name: QueryField(name, column, kind) for name, column, kind in items}
 
 
-ZONE = QueryableResource(
-    name="zone",
-    model=Zone,
-    fields=_fields(
-        ("uuid", Zone.uuid, S),
-        ("name", Zone.name, S),
-        ("description", Zone.description, S),
-        ("state", Zone.state, S),
-        ("type", Zone.type, S),
-        ("createDate", Zone.create_date, D),
-        ("lastOpDate", Zone.last_op_date, D),
-    ),
-    tag_resource_type="Zone",
-)
+@cache
+def _catalog() -> tuple[QueryRegistry, dict[str, Inventory]]:
+    registry = QueryRegistry()
+    inventories: dict[str, Inventory] = {}
+    for module in modules_of("api.routes"):
+        for resource, inventory in getattr(module, "QUERYABLE", ()):
+            registry.register(resource)
+            inventories[resource.name] = inventory
+    return registry, inventories
 
-API_JOB = QueryableResource(
-    name="apiJob",
-    model=ApiJob,
-    fields=_fields(
-        ("uuid", ApiJob.uuid, S),
-        ("apiName", ApiJob.api_name, S),
-        ("state", ApiJob.state, S),
-        ("progress", ApiJob.progress, I),
-        ("resourceType", ApiJob.resource_type, S),
-        ("resourceUuid", ApiJob.resource_uuid, S),
-        ("accountUuid", ApiJob.account_uuid, S),
-        ("attempts", ApiJob.attempts, I),
-        ("createDate", ApiJob.create_date, D),
-        ("startDate", ApiJob.start_date, D),
-        ("finishDate", ApiJob.finish_date, D),
-        ("webhookState", ApiJob.webhook_state, S),
-        ("cancelRequested", ApiJob.cancel_requested, B),
-    ),
-    tenant_column=ApiJob.account_uuid,
-)
 
-ACCOUNT = QueryableResource(
-    name="account",
-    model=Account,
-    fields=_fields(
-        ("uuid", Account.uuid, S),
-        ("name", Account.name, S),
-        ("description", Account.description, S),
-        ("createDate", Account.create_date, D),
-        ("lastOpDate", Account.last_op_date, D),
-    ),
-    tenant_column=Account.uuid,
-    tag_resource_type="Account",
-)
-
-QUERY_REGISTRY = QueryRegistry()
-for _resource in (ZONE, API_JOB, ACCOUNT):
-    QUERY_REGISTRY.register(_resource)
-
-_INVENTORIES: dict[str, Callable[[Any], dict[str, Any]]] = {
-    "zone": zone_inventory,
-    "apiJob": job_inventory,
-    "account": account_inventory,
-}
+def query_registry() -> QueryRegistry:
+    return _catalog()[0]
 
 
 def inventory_of(resource: str, row: Any) -> dict[str, Any]:
-    return _INVENTORIES[resource](row)
+    return _catalog()[1][resource](row)

@@ -82,12 +82,15 @@ async def submit(
     resource_uuid: str | None,
     raw_body: dict[str, Any] | None,
     recorded_params: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
 ) -> JSONResponse:
     """Validates ``params`` for ``api_name`` and records a job for it.
 
     ``raw_body`` is the request as the client sent it (the idempotency identity);
     ``recorded_params``, when given, is what the job stores instead of ``params``
-    (used to keep clear-text passwords out of job records).
+    (used to keep clear-text passwords out of job records). ``secrets`` are kept
+    beside the job, never in it, until it ends; operations read them with
+    ``ctx.secret(name)``.
     """
     runtime: Runtime = request.app.state.runtime
     operation = runtime.operations.get(api_name)
@@ -119,6 +122,7 @@ async def submit(
         sync_key=operation.sync_key_for(model, resource_uuid),
         base_url=base,
         webhook_url=webhook,
+        secrets=secrets,
     )
     submission = await run_in_threadpool(runtime.jobs.submit, new)
     return accepted(runtime, base, submission.job.uuid, submission.should_dispatch)

@@ -135,6 +135,19 @@ class WebhookDelivery(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
 
 
+class JobSecret(Base):
+    """A secret a job needs (an agent token, a share password), kept out of the job
+    record and deleted when the job ends."""
+
+    __tablename__ = "job_secrets"
+
+    job_uuid: Mapped[str] = mapped_column(
+        ForeignKey("api_jobs.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class ResourceTag(Base):
     """A user or system tag on any resource (ZStack ``userTags``/``systemTags``)."""
 

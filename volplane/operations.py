@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from volplane.errors import UnknownAction
+
+if TYPE_CHECKING:
+    from drivers.client import AgentClient
 from volplane.settings import Settings
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
@@ -36,6 +39,20 @@ class JobContext(Protocol):
 
     def checkpoint(self) -> None:
         """Raises JobCancelled if cancellation was asked; a safe point to stop."""
+
+    @property
+    def cancel_requested(self) -> bool:
+        """True once cancellation was asked (for agent calls' should_cancel)."""
+
+    def secret(self, name: str) -> str | None:
+        """A secret submitted with the job (see api.submit), if any."""
+
+    def agent(self, base_url: str, token: str) -> AgentClient:
+        """The typed client for the host agent at ``base_url``."""
+
+    def op_id(self, step: str) -> str:
+        """A stable agent operation id for ``step`` of this job: a rerun of the job
+        after a worker died reattaches to the same agent operation."""
 
 
 @dataclass(frozen=True)

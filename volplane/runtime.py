@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from drivers.client import AgentClient
 from volplane.db import make_engine, make_session_factory
 from volplane.operations import OperationRegistry
 from volplane.settings import Settings
@@ -26,6 +27,7 @@ class Runtime:
     def __init__(self, settings: Settings, celery: Celery) -> None:
         self.settings = settings
         self.celery = celery
+        self._agents: dict[tuple[str, str], AgentClient] = {}
 
     @cached_property
     def engine(self) -> Engine:
@@ -48,6 +50,14 @@ class Runtime:
         from workers.operations import build_registry
 
         return build_registry(self.settings)
+
+    def agent_client(self, base_url: str, token: str) -> AgentClient:
+        """Agent clients are cached per (agent, token): one connection pool each."""
+        key = (base_url, token)
+        client = self._agents.get(key)
+        if client is None:
+            client = self._agents[key] = AgentClient(base_url, token)
+        return client
 
     def dispatch(self, job_uuids: list[str]) -> None:
         """Sends one run message per job. A lost send is repaired by the sweeper."""

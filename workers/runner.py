@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from schemas.tables import ApiJob, new_uuid
 from volplane.errors import InvalidParameter, JobCancelled, VolplaneError
 from volplane.jobs import JobState
+from drivers.client import AgentClient
 from volplane.settings import Settings
 from volplane.runtime import Runtime
 
@@ -74,6 +75,15 @@ class RunContext:
     @property
     def cancel_requested(self) -> bool:
         return self._cancel.is_set()
+
+    def secret(self, name: str) -> str | None:
+        return self.runtime.jobs.secret(self.job_uuid, name)
+
+    def agent(self, base_url: str, token: str) -> AgentClient:
+        return self.runtime.agent_client(base_url, token)
+
+    def op_id(self, step: str) -> str:
+        return f"{self.job_uuid}-{step}"
 
 
 class _LeaseKeeper(threading.Thread):

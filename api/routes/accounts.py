@@ -15,8 +15,10 @@ from api.body import action_params, create_params, read_json
 from api.listing import list_collection
 from api.submit import build_request, submit
 from schemas import requests as rq
-from schemas.inventories import iso
-from schemas.tables import new_uuid
+from api.query import QueryableResource
+from api.resources import D, S, fields
+from schemas.inventories import account_inventory, iso
+from schemas.tables import Account, new_uuid
 from volplane.errors import InvalidParameter, ResourceNotFound
 from volplane.passwords import hash_password
 from volplane.runtime import Runtime
@@ -123,4 +125,23 @@ ROUTES = [
     Route("/v1/accounts/{uuid}", list_accounts, methods=["GET"]),
     Route("/v1/accounts/{uuid}/webhook-secret", webhook_secret, methods=["GET"]),
     Route("/v1/accounts/{uuid}/actions", account_actions, methods=["PUT"]),
+]
+
+QUERYABLE = [
+    (
+        QueryableResource(
+            name="account",
+            model=Account,
+            fields=fields(
+                ("uuid", Account.uuid, S),
+                ("name", Account.name, S),
+                ("description", Account.description, S),
+                ("createDate", Account.create_date, D),
+                ("lastOpDate", Account.last_op_date, D),
+            ),
+            tenant_column=Account.uuid,
+            tag_resource_type="Account",
+        ),
+        account_inventory,
+    )
 ]

@@ -15,6 +15,8 @@ from api.body import action_params, read_json
 from volplane.runtime import Runtime
 from api.listing import list_collection
 from api.submit import job_location
+from api.query import QueryableResource
+from api.resources import B, D, I, S, fields
 from schemas.inventories import job_inventory
 from schemas.tables import ApiJob, utcnow
 from volplane.errors import InvalidParameter, JobNotFound, JobStateConflict
@@ -116,4 +118,30 @@ ROUTES = [
     Route("/v1/api-jobs/{uuid}", poll_job, methods=["GET"]),
     Route("/v1/api-jobs/{uuid}/inventory", get_job, methods=["GET"]),
     Route("/v1/api-jobs/{uuid}/actions", job_actions, methods=["PUT"]),
+]
+
+QUERYABLE = [
+    (
+        QueryableResource(
+            name="apiJob",
+            model=ApiJob,
+            fields=fields(
+                ("uuid", ApiJob.uuid, S),
+                ("apiName", ApiJob.api_name, S),
+                ("state", ApiJob.state, S),
+                ("progress", ApiJob.progress, I),
+                ("resourceType", ApiJob.resource_type, S),
+                ("resourceUuid", ApiJob.resource_uuid, S),
+                ("accountUuid", ApiJob.account_uuid, S),
+                ("attempts", ApiJob.attempts, I),
+                ("createDate", ApiJob.create_date, D),
+                ("startDate", ApiJob.start_date, D),
+                ("finishDate", ApiJob.finish_date, D),
+                ("webhookState", ApiJob.webhook_state, S),
+                ("cancelRequested", ApiJob.cancel_requested, B),
+            ),
+            tenant_column=ApiJob.account_uuid,
+        ),
+        job_inventory,
+    )
 ]

@@ -10,7 +10,10 @@ from api.auth import authenticate
 from api.body import action_params, create_params, read_json
 from api.listing import list_collection
 from api.submit import submit
-from schemas.tables import new_uuid
+from api.query import QueryableResource
+from api.resources import D, S, fields
+from schemas.inventories import zone_inventory
+from schemas.tables import Zone, new_uuid
 
 _ACTIONS = {"updateZone": "UpdateZone", "changeZoneState": "ChangeZoneState"}
 
@@ -55,4 +58,24 @@ ROUTES = [
     Route("/v1/zones/{uuid}", list_zones, methods=["GET"]),
     Route("/v1/zones/{uuid}", delete_zone, methods=["DELETE"]),
     Route("/v1/zones/{uuid}/actions", zone_actions, methods=["PUT"]),
+]
+
+QUERYABLE = [
+    (
+        QueryableResource(
+            name="zone",
+            model=Zone,
+            fields=fields(
+                ("uuid", Zone.uuid, S),
+                ("name", Zone.name, S),
+                ("description", Zone.description, S),
+                ("state", Zone.state, S),
+                ("type", Zone.type, S),
+                ("createDate", Zone.create_date, D),
+                ("lastOpDate", Zone.last_op_date, D),
+            ),
+            tag_resource_type="Zone",
+        ),
+        zone_inventory,
+    )
 ]

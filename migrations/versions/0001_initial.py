@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 06:45:33.982417
+Create Date: 2026-11-24 06:47:43.576074
 """
 from alembic import op
 import sqlalchemy as sa
@@ -97,6 +97,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_zones_name'), ['name'], unique=False)
         batch_op.create_index(batch_op.f('ix_zones_state'), ['state'], unique=False)
 
+    op.create_table('job_secrets',
+    sa.Column('job_uuid', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['job_uuid'], ['api_jobs.uuid'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('job_uuid', 'name')
+    )
     op.create_table('sessions',
     sa.Column('uuid', sa.String(length=32), nullable=False),
     sa.Column('account_uuid', sa.String(length=32), nullable=False),
@@ -138,6 +145,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sessions_account_uuid'))
 
     op.drop_table('sessions')
+    op.drop_table('job_secrets')
     with op.batch_alter_table('zones', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_zones_state'))
         batch_op.drop_index(batch_op.f('ix_zones_name'))

@@ -158,41 +158,61 @@ def test_text_orders_by_code_point() -> None:
 
 
 @pytest.mark.parametrize(
-    ("resource", "q"),
+    ("resource", "q", "condition"),
     [
-        ("volume", "primaryStorage.name=vol"),  # depth 1, to-one
-        ("volume", "snapshots.name=Vol"),  # depth 1, to-many
-        ("volume", "primaryStorage.zone.state=Enabled"),  # depth 2
-        ("volume", "primaryStorage.zone.clusters.hypervisorType=kvm"),  # depth 3
-        ("volume", "snapshots.volume.primaryStorage.type=NFS"),
-        ("snapshot", "volume.primaryStorage.zone.name~=%1"),
-        ("zone", "primaryStorage.volumes.snapshots.latest=true"),
-        ("zone", "clusters.zone.clusters.zone.name!=vol"),  # cyclic, 4 hops
-        ("cluster", "zone.primaryStorage.volumes.size>1073741824"),
-        ("primaryStorage", "volumes.description=null"),
+        # depth 1, to-one and to-many
+        ("volume", "primaryStorage.name=vol", cond("primaryStorage.name", Operator.EQ, "vol")),
+        ("volume", "snapshots.name=Vol", cond("snapshots.name", Operator.EQ, "Vol")),
+        # depth 2 and 3
+        (
+            "volume",
+            "primaryStorage.zone.state=Enabled",
+            cond("primaryStorage.zone.state", Operator.EQ, "Enabled"),
+        ),
+        (
+            "volume",
+            "primaryStorage.zone.clusters.hypervisorType=kvm",
+            cond("primaryStorage.zone.clusters.hypervisorType", Operator.EQ, "kvm"),
+        ),
+        (
+            "volume",
+            "snapshots.volume.primaryStorage.type=NFS",
+            cond("snapshots.volume.primaryStorage.type", Operator.EQ, "NFS"),
+        ),
+        (
+            "snapshot",
+            "volume.primaryStorage.zone.name~=%1",
+            cond("volume.primaryStorage.zone.name", Operator.LIKE, "%1"),
+        ),
+        (
+            "zone",
+            "primaryStorage.volumes.snapshots.latest=true",
+            cond("primaryStorage.volumes.snapshots.latest", Operator.EQ, True),
+        ),
+        # a cycle, four hops
+        (
+            "zone",
+            "clusters.zone.clusters.zone.name!=vol",
+            cond("clusters.zone.clusters.zone.name", Operator.NE, "vol"),
+        ),
+        (
+            "cluster",
+            "zone.primaryStorage.volumes.size>1073741824",
+            cond("zone.primaryStorage.volumes.size", Operator.GT, 2**30),
+        ),
+        (
+            "primaryStorage",
+            "volumes.description=null",
+            cond("volumes.description", Operator.IS_NULL),
+        ),
     ],
 )
-def test_joins_at_depth(resource: str, q: str) -> None:
-    parsed = parse_query([("q", q)]).conditions[0]
-    raw = parsed.value or ""
-    field = REGISTRY.get(_end(resource, parsed.relations)).fields[parsed.field]
-    typed = _typed_for_test(field.kind.value, raw) if parsed.op is not Operator.IS_NULL else None
+def test_joins_at_depth(resource: str, q: str, condition: RefCondition) -> None:
     for tenant in (None, A):
         rows = found(resource, q, tenant=tenant)
-        assert rows == expected(
-            resource, RefCondition(parsed.path, parsed.op, typed), tenant=tenant
-        )
+        assert rows == expected(resource, condition, tenant=tenant)
         assert len(rows) == len(set(rows))  # EXISTS never duplicates a row
-
-
-def _end(resource: str, relations: tuple[str, ...]) -> str:
-    for name in relations:
-        resource = REGISTRY.get(resource).relations[name].target
-    return resource
-
-
-def _typed_for_test(kind: str, raw: str) -> Any:
-    return {"int": int, "bool": lambda v: v == "true"}.get(kind, str)(raw)
+    assert found(resource, q)
 
 
 def test_combined_conditions_are_anded() -> None:

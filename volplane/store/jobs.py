@@ -15,7 +15,7 @@ from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from schemas.tables import ApiJob, WebhookDelivery, utcnow
+from schemas.tables import ApiJob, JobSecret, WebhookDelivery, utcnow
 from volplane.errors import JobLost, JobUUIDConflict
 from volplane.jobs import UNFINISHED_STATES, JobState, WebhookState
 
@@ -32,6 +32,7 @@ class NewJob:
     sync_key: str
     base_url: str
     webhook_url: str | None
+    secrets: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class JobStore:
             except IntegrityError:
                 session.rollback()
                 return self._replay(session, new)
+            for name, value in (new.secrets or {}).items():
+                session.add(JobSecret(job_uuid=new.uuid, name=name, value=value))
             blocked = session.scalar(select(_earlier_unfinished(ApiJob)).where(ApiJob.id == job.id))
             if blocked:
                 # Its predecessor dispatches it when it ends (or the sweeper does).
@@ -98,6 +101,12 @@ class JobStore:
         ):
             raise JobUUIDConflict(f"X-Job-UUID {new.uuid} was used for another request")
         return Submission(job=existing, is_new=False, should_dispatch=False)
+
+    def secret(self, job_uuid: str, name: str) -> str | None:
+        with self.sessions() as session:
+            return session.scalar(
+                select(JobSecret.value).where(JobSecret.job_uuid == job_uuid, JobSecret.name == name)
+            )
 
     def get(self, job_uuid: str) -> ApiJob | None:
         with self.sessions() as session:
@@ -130,6 +139,8 @@ class JobStore:
                     error=None,
                 )
             ).rowcount
+            if done:
+                session.execute(delete(JobSecret).where(JobSecret.job_uuid == job_uuid))
             if not done:
                 session.execute(
                     update(ApiJob)
@@ -240,6 +251,8 @@ class JobStore:
             )
             .execution_options(synchronize_session=False)
         ).rowcount
+        if done:
+            session.execute(delete(JobSecret).where(JobSecret.job_uuid == job_uuid))
         return bool(done)
 
     def next_in_line(self, sync_key: str) -> str | None:
@@ -320,6 +333,8 @@ class JobStore:
                     target = requeued
                 if session.execute(fenced.values(**values)).rowcount:
                     target.append(job_uuid)
+                    if target is failed:
+                        session.execute(delete(JobSecret).where(JobSecret.job_uuid == job_uuid))
             session.commit()
             return requeued, failed
 
