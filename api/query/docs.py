@@ -46,7 +46,7 @@ def render_query_docs(registry: QueryRegistry) -> str:
         '| `count=true` | answer only `{"total": N}` |',
         "| `replyWithCount=true` | add `total` (all matches, ignoring start/limit) |",
         "| `sort=+field` / `sort=-field` | ascending / descending on a native field "
-        "(also `sortBy` + `sortDirection=asc|desc`) |",
+        "(also `sortBy` with `sortDirection` `asc` or `desc`) |",
         "| `fields=a,b` | return only these native fields (repeatable) |",
         "| `groupBy=field` | one row per distinct value of a native field (the row with the "
         "lowest primary key); `total` counts the groups |",
@@ -64,6 +64,7 @@ def render_query_docs(registry: QueryRegistry) -> str:
         "sorts by code point; nulls sort first ascending. A path `relation.field` "
         "(`q=primaryStorage.zone.name=z1`) matches when *some* related row matches; "
         "each condition is evaluated on its own.",
+        "",
         "`__userTag__` and `__systemTag__` match the resource's tags (also after a relation, "
         "`primaryStorage.__userTag__=gold`); `!=`, `!?=` and `!~=` on a tag mean "
         "*has no matching tag*, `=null` *has no tag at all*.",

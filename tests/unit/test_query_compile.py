@@ -181,8 +181,8 @@ def test_text_orders_by_code_point() -> None:
         ),
         (
             "snapshot",
-            "volume.primaryStorage.zone.name~=%1",
-            cond("volume.primaryStorage.zone.name", Operator.LIKE, "%1"),
+            "volume.primaryStorage.zone.state~=En%",
+            cond("volume.primaryStorage.zone.state", Operator.LIKE, "En%"),
         ),
         (
             "zone",
@@ -475,7 +475,7 @@ def test_docs_list_every_resource_field_and_relation() -> None:
     assert "`!?=`" in docs and "VOLPLANE.ARG.1007" in docs
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_query(REGISTRY, DATA))
 def test_random_queries_match_the_reference(
     query: tuple[str, list[tuple[str, RefCondition]], str | None],
