@@ -9,12 +9,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.auth import authenticate
-from api.query import compile_query, parse_query, run_query
+from api.query import QUERY_PARAMETERS, compile_query, parse_query, run_query
 from api.resources import inventory_of, query_registry
 from volplane.errors import InvalidQuery, ResourceNotFound
 from volplane.runtime import Runtime
 
-QUERY_KEYS = frozenset({"q", "limit", "start", "count", "replyWithCount", "sort", "fields", "groupBy"})
+QUERY_KEYS = frozenset(QUERY_PARAMETERS)
 
 
 async def list_collection(request: Request, resource: str) -> Response:

@@ -28,9 +28,9 @@ class Settings(BaseSettings):
         default="", description="Base URL put in job locations; empty means the request's own."
     )
 
-    admin_name: str = "admin"
+    admin_name: str = Field(default="admin", description="The first admin account.")
     admin_password: str = Field(default="password", description="Only used at first start.")
-    session_timeout_seconds: int = 7200
+    session_timeout_seconds: int = Field(default=7200, description="Idle time before a session expires.")
 
     api_timeout_ms: int = Field(default=1_800_000, description="apiTimeout answered with 202.")
     job_retention_seconds: int = Field(default=2 * 24 * 3600, description="Result kept after end.")
@@ -40,21 +40,21 @@ class Settings(BaseSettings):
         default=10.0, description="A Pending head job with no message for this long is re-sent."
     )
     sweep_interval_seconds: float = Field(default=5.0, description="Period of the sweeper.")
-    long_poll_max_seconds: int = 60
+    long_poll_max_seconds: int = Field(default=60, description="Largest waitSeconds allowed.")
 
-    webhook_timeout_seconds: float = 10.0
+    webhook_timeout_seconds: float = Field(default=10.0, description="Per-attempt timeout.")
     webhook_give_up_seconds: float = Field(default=24 * 3600, description="Stop retrying after.")
-    webhook_first_retry_seconds: float = 2.0
-    webhook_max_backoff_seconds: float = 3600.0
+    webhook_first_retry_seconds: float = Field(default=2.0, description="First backoff step.")
+    webhook_max_backoff_seconds: float = Field(default=3600.0, description="Backoff cap.")
     webhook_allow_networks: tuple[str, ...] = Field(
         default=(), description="Loopback/private networks webhooks may reach, CIDR."
     )
 
-    worker_concurrency: int = 4
+    worker_concurrency: int = Field(default=4, description="Processes per worker.")
     enable_test_operations: bool = Field(
         default=False, description="Registers the DebugSleep operation used by tests."
     )
-    log_json: bool = True
+    log_json: bool = Field(default=True, description="One JSON object per log line.")
 
     def resolved_database_url(self) -> str:
         if self.database_url:
