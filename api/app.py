@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
+from api.admission import AdmissionBatcher
 from api.errors import EXCEPTION_HANDLERS
 from volplane.discovery import modules_of
 from volplane.runtime import Runtime
@@ -43,4 +44,5 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.admission = AdmissionBatcher(runtime)
     return app

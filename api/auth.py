@@ -26,7 +26,9 @@ def session_uuid_from(header: str | None) -> str:
 async def authenticate(request: Request) -> Caller:
     runtime: Runtime = request.app.state.runtime
     session_uuid = session_uuid_from(request.headers.get("authorization"))
-    return await run_in_threadpool(runtime.accounts.resolve, session_uuid)
+    return runtime.accounts.cached(session_uuid) or await run_in_threadpool(
+        runtime.accounts.resolve, session_uuid
+    )
 
 
 def require_admin(caller: Caller, what: str) -> None:

@@ -1,8 +1,9 @@
 """Accepting an asynchronous call: validate, record the job, answer 202, then send.
 
-The job row is committed before the message is sent; the message is sent after
-the answer went out, so a slow or absent broker never slows admission. A message
-that is never sent is re-sent by the sweeper.
+The job row is committed before the message is sent (``api.admission`` groups
+concurrent submissions into one transaction), and the message is sent apart from
+the answer, so a slow or absent broker never slows admission. A message that is
+never sent is re-sent by the sweeper.
 """
 
 from __future__ import annotations
@@ -11,18 +12,17 @@ import logging
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from api.admission import AdmissionBatcher
 from volplane.runtime import Runtime
 from schemas.tables import new_uuid
 from volplane.errors import InvalidParameter, PermissionDenied
 from volplane.jobs import request_digest, validate_job_uuid
 from volplane.store.accounts import Caller
 from volplane.store.jobs import NewJob
-from volplane.runtime import RUN_JOB
 from workers.webhooks import check_webhook_target, validate_webhook_url
 
 log = logging.getLogger("volplane.api")
@@ -55,22 +55,13 @@ def job_location(base: str, job_uuid: str) -> str:
     return f"{base}/v1/api-jobs/{job_uuid}"
 
 
-def accepted(runtime: Runtime, base: str, job_uuid: str, send: bool) -> JSONResponse:
+def accepted(runtime: Runtime, base: str, job_uuid: str) -> JSONResponse:
     location = job_location(base, job_uuid)
-    task = BackgroundTask(_send, runtime, job_uuid) if send else None
     return JSONResponse(
         {"location": location, "apiTimeout": runtime.settings.api_timeout_ms},
         status_code=202,
         headers={"Location": location, "X-Job-UUID": job_uuid, "Retry-After": "1"},
-        background=task,
     )
-
-
-async def _send(runtime: Runtime, job_uuid: str) -> None:
-    try:
-        await run_in_threadpool(runtime.celery.send_task, RUN_JOB, args=[job_uuid])
-    except Exception:
-        log.warning("broker unavailable; the sweeper will send the job", extra={"job_uuid": job_uuid})
 
 
 async def submit(
@@ -124,5 +115,6 @@ async def submit(
         webhook_url=webhook,
         secrets=secrets,
     )
-    submission = await run_in_threadpool(runtime.jobs.submit, new)
-    return accepted(runtime, base, submission.job.uuid, submission.should_dispatch)
+    admission: AdmissionBatcher = request.app.state.admission
+    submission = await admission.submit(new)
+    return accepted(runtime, base, submission.job_uuid)

@@ -28,7 +28,9 @@ def make_engine(settings: Settings) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per checkout. A connection broken by a
+    # server restart fails one statement, and the pool then drops all of them.
+    return create_engine(url, pool_size=20, max_overflow=20, pool_recycle=3600)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

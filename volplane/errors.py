@@ -56,6 +56,12 @@ class VolplaneError(Exception):
         return found(error.get("details"))
 
 
+class DatabaseUnavailable(VolplaneError):
+    code = "VOLPLANE.SYS.1001"
+    status = 503
+    description = "The database is unavailable; retry shortly"
+
+
 # --- 400 -------------------------------------------------------------------
 
 
@@ -189,6 +195,21 @@ class DuplicateResource(Conflict):
     description = "A resource with this identity already exists"
 
 
+class VolumeHasDependents(Conflict):
+    code = "VOLPLANE.RESOURCE.1101"
+    description = "The volume has snapshots or linked clones; delete them first or use force"
+
+
+class SnapshotInUse(Conflict):
+    code = "VOLPLANE.RESOURCE.1102"
+    description = "The snapshot is used by linked clones"
+
+
+class SnapshotHasChildren(Conflict):
+    code = "VOLPLANE.RESOURCE.1103"
+    description = "The snapshot has more than one child that needs it"
+
+
 class JobUUIDConflict(VolplaneError):
     code = "VOLPLANE.JOB.1001"
     status = 422
@@ -269,6 +290,30 @@ class DeviceInUse(StorageError):
 class IntegrityError(StorageError):
     code = "VOLPLANE.STORAGE.1006"
     description = "Stored data does not match its checksum"
+
+
+class InsufficientSnapshotCapacity(StorageError):
+    code = "VOLPLANE.STORAGE.1101"
+    status = 409
+    description = "The volume's snapshots would exceed its snapshotCapacity"
+
+
+class NoPoolAvailable(StorageError):
+    code = "VOLPLANE.STORAGE.1102"
+    status = 409
+    description = "No enabled, connected pool available to this account can hold the volume"
+
+
+class VolumeShrinkRefused(StorageError):
+    code = "VOLPLANE.STORAGE.1103"
+    status = 409
+    description = "A volume can only grow; shrinking it would lose data"
+
+
+class LinkedCloneAcrossPools(StorageError):
+    code = "VOLPLANE.STORAGE.1104"
+    status = 409
+    description = "A linked clone must live in the pool of its snapshot"
 
 
 # --- host agent errors -----------------------------------------------------

@@ -43,7 +43,11 @@ class Runtime:
 
     @cached_property
     def accounts(self) -> AccountStore:
-        return AccountStore(self.sessions, session_timeout=self.settings.session_timeout_seconds)
+        return AccountStore(
+            self.sessions,
+            session_timeout=self.settings.session_timeout_seconds,
+            cache_seconds=self.settings.session_cache_seconds,
+        )
 
     @cached_property
     def operations(self) -> OperationRegistry:

@@ -30,7 +30,12 @@ class Settings(BaseSettings):
 
     admin_name: str = Field(default="admin", description="The first admin account.")
     admin_password: str = Field(default="password", description="Only used at first start.")
-    session_timeout_seconds: int = Field(default=7200, description="Idle time before a session expires.")
+    session_timeout_seconds: int = Field(
+        default=7200, description="Idle time before a session expires."
+    )
+    session_cache_seconds: float = Field(
+        default=2.0, description="How long a gateway trusts a checked session without asking."
+    )
 
     api_timeout_ms: int = Field(default=1_800_000, description="apiTimeout answered with 202.")
     job_retention_seconds: int = Field(default=2 * 24 * 3600, description="Result kept after end.")
@@ -50,6 +55,15 @@ class Settings(BaseSettings):
         default=(), description="Loopback/private networks webhooks may reach, CIDR."
     )
 
+    heartbeat_interval_seconds: float = Field(
+        default=10.0, description="Period of the host heartbeat (agent health checks)."
+    )
+    heartbeat_timeout_seconds: float = Field(
+        default=3.0, description="How long a heartbeat waits for an agent's answer."
+    )
+    agent_connect_timeout_seconds: float = Field(
+        default=2.0, description="How long connecting to an agent may take."
+    )
     worker_concurrency: int = Field(default=4, description="Processes per worker.")
     enable_test_operations: bool = Field(
         default=False, description="Registers the DebugSleep operation used by tests."

@@ -25,7 +25,13 @@ from volplane.store.accounts import Caller
 
 
 def _visible_job(runtime: Runtime, caller: Caller, job_uuid: str) -> ApiJob:
-    job = runtime.jobs.get(job_uuid)
+    return _check_visible(runtime, caller, job_uuid, runtime.jobs.get(job_uuid))
+
+
+def _check_visible(
+    runtime: Runtime, caller: Caller, job_uuid: str, job: ApiJob | None
+) -> ApiJob:
+    """The job if the caller may see it: its own (or admin), and not expired."""
     if (
         job is None
         or (caller.tenant is not None and job.account_uuid != caller.tenant)
@@ -56,7 +62,11 @@ async def poll_job(request: Request) -> Response:
     deadline = time.monotonic() + wait
     delay = 0.01
     while True:
-        job = await run_in_threadpool(_visible_job, runtime, caller, job_uuid)
+        cached = runtime.jobs.cached_finished(job_uuid)
+        if cached is not None:
+            job = _check_visible(runtime, caller, job_uuid, cached)
+        else:
+            job = await run_in_threadpool(_poll_fetch, runtime, caller, job_uuid)
         state = JobState(job.state)
         if state.is_final or time.monotonic() >= deadline:
             break
@@ -74,6 +84,10 @@ async def poll_job(request: Request) -> Response:
         status_code=202,
         headers={"Retry-After": "1", "X-Job-UUID": job.uuid},
     )
+
+
+def _poll_fetch(runtime: Runtime, caller: Caller, job_uuid: str) -> ApiJob:
+    return _check_visible(runtime, caller, job_uuid, runtime.jobs.get_for_poll(job_uuid))
 
 
 async def list_jobs(request: Request) -> Response:

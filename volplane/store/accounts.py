@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,9 +34,26 @@ class Caller:
 
 
 class AccountStore:
-    def __init__(self, sessions: sessionmaker[DbSession], *, session_timeout: float) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[DbSession],
+        *,
+        session_timeout: float,
+        cache_seconds: float = 0.0,
+    ) -> None:
         self.sessions = sessions
         self.session_timeout = timedelta(seconds=session_timeout)
+        # Session checks are on every call; a short in-process cache spares the
+        # database. A logout through another gateway takes effect within this time.
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[Caller, float]] = {}
+
+    def cached(self, session_uuid: str) -> Caller | None:
+        """The caller behind a recently checked session, without touching the database."""
+        hit = self._cache.get(session_uuid)
+        if hit is None or hit[1] < time.monotonic():
+            return None
+        return hit[0]
 
     def ensure_admin(self, name: str, password: str, webhook_secret: str) -> None:
         """Creates the first admin account if no account exists yet."""
@@ -72,6 +90,7 @@ class AccountStore:
             return session
 
     def logout(self, session_uuid: str) -> None:
+        self._cache.pop(session_uuid, None)
         with self.sessions() as db:
             db.execute(delete(Session).where(Session.uuid == session_uuid))
             db.commit()
@@ -97,12 +116,18 @@ class AccountStore:
                     .values(last_used=now, expired_date=now + self.session_timeout)
                 )
                 db.commit()
-            return Caller(
+            caller = Caller(
                 session_uuid=session.uuid,
                 account_uuid=account.uuid,
                 account_name=account.name,
                 is_admin=account.is_admin,
             )
+        if self.cache_seconds > 0:
+            valid_for = min(self.cache_seconds, (session.expired_date - now).total_seconds())
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[session_uuid] = (caller, time.monotonic() + valid_for)
+        return caller
 
     def get(self, account_uuid: str) -> Account | None:
         with self.sessions() as db:

@@ -7,11 +7,12 @@ redelivered message can race freely: at most one of them wins, the others see
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -37,9 +38,29 @@ class NewJob:
 
 @dataclass(frozen=True)
 class Submission:
-    job: ApiJob
+    job_uuid: str
     is_new: bool
     should_dispatch: bool
+
+
+def _row(new: NewJob, now: datetime) -> dict[str, Any]:
+    return {
+        "uuid": new.uuid,
+        "account_uuid": new.account_uuid,
+        "api_name": new.api_name,
+        "request": new.request,
+        "request_digest": new.request_digest,
+        "resource_type": new.resource_type,
+        "resource_uuid": new.resource_uuid,
+        "sync_key": new.sync_key,
+        "state": JobState.PENDING.value,
+        "base_url": new.base_url,
+        "webhook_url": new.webhook_url,
+        "create_date": now,
+        "dispatched_at": now,
+        "attempts": 0,
+        "cancel_requested": False,
+    }
 
 
 def _earlier_unfinished(job_table: Any) -> Any:
@@ -53,54 +74,125 @@ def _earlier_unfinished(job_table: Any) -> Any:
 
 
 class JobStore:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, finished_cache_size: int = 10_000) -> None:
         self.sessions = sessions
+        # A finished job's result never changes, so polls of it are answered from
+        # memory. (Webhook bookkeeping does change; job inventories read the table.)
+        self._finished: OrderedDict[str, ApiJob] = OrderedDict()
+        self._finished_cache_size = finished_cache_size
+
+    def cached_finished(self, job_uuid: str) -> ApiJob | None:
+        return self._finished.get(job_uuid)
+
+    def get_for_poll(self, job_uuid: str) -> ApiJob | None:
+        job = self.get(job_uuid)
+        if job is not None and job.state not in UNFINISHED_STATES:
+            self._finished[job_uuid] = job
+            if len(self._finished) > self._finished_cache_size:
+                self._finished.popitem(last=False)
+        return job
 
     # --- gateway side -----------------------------------------------------
 
     def submit(self, new: NewJob) -> Submission:
-        """Records a job, or finds the one an identical earlier request created."""
+        """Records one job, or finds the one an identical earlier request created."""
+        outcome = self.submit_many([new])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def submit_many(self, batch: list[NewJob]) -> list[Submission | JobUUIDConflict]:
+        """Records many jobs in one transaction: one commit (one fsync) for the batch.
+
+        Under load the gateway groups concurrent submissions, so admission costs one
+        round of SQL per batch instead of per call. A uuid seen before is a replay
+        (same request) or a conflict (different request), decided per job.
+        """
         now = utcnow()
         with self.sessions() as session:
-            job = ApiJob(
-                uuid=new.uuid,
-                account_uuid=new.account_uuid,
-                api_name=new.api_name,
-                request=new.request,
-                request_digest=new.request_digest,
-                resource_type=new.resource_type,
-                resource_uuid=new.resource_uuid,
-                sync_key=new.sync_key,
-                state=JobState.PENDING.value,
-                base_url=new.base_url,
-                webhook_url=new.webhook_url,
-                create_date=now,
-                dispatched_at=now,
+            known = {
+                row.uuid: row
+                for row in session.execute(
+                    select(ApiJob.uuid, ApiJob.account_uuid, ApiJob.request_digest).where(
+                        ApiJob.uuid.in_([new.uuid for new in batch])
+                    )
+                )
+            }
+            fresh: dict[str, NewJob] = {}
+            for new in batch:
+                if new.uuid not in known and new.uuid not in fresh:
+                    fresh[new.uuid] = new
+            if fresh:
+                try:
+                    session.execute(insert(ApiJob), [_row(new, now) for new in fresh.values()])
+                    secrets = [
+                        {"job_uuid": new.uuid, "name": name, "value": value}
+                        for new in fresh.values()
+                        for name, value in (new.secrets or {}).items()
+                    ]
+                    if secrets:
+                        session.execute(insert(JobSecret), secrets)
+                except IntegrityError:
+                    # Another gateway recorded one of these uuids at the same moment:
+                    # take the slow, exact path one job at a time.
+                    session.rollback()
+                    if len(batch) == 1:
+                        return [self._replay(batch[0])]
+                    return [self._submit_alone(new) for new in batch]
+                # A job whose resource already has unfinished work waits for it: its
+                # predecessor dispatches it when it ends (or the sweeper does).
+                blocked = set(
+                    session.scalars(
+                        select(ApiJob.uuid).where(
+                            ApiJob.uuid.in_(list(fresh)), _earlier_unfinished(ApiJob)
+                        )
+                    )
+                )
+                if blocked:
+                    session.execute(
+                        update(ApiJob)
+                        .where(ApiJob.uuid.in_(blocked))
+                        .values(dispatched_at=None)
+                        .execution_options(synchronize_session=False)
+                    )
+                session.commit()
+            else:
+                blocked = set()
+        outcomes: list[Submission | JobUUIDConflict] = []
+        recorded: set[str] = set()
+        for new in batch:
+            if new.uuid in fresh and new.uuid not in recorded and fresh[new.uuid] is new:
+                recorded.add(new.uuid)
+                outcomes.append(Submission(new.uuid, True, new.uuid not in blocked))
+                continue
+            first = known.get(new.uuid)
+            account, digest = (
+                (first.account_uuid, first.request_digest)
+                if first is not None
+                else (fresh[new.uuid].account_uuid, fresh[new.uuid].request_digest)
             )
-            session.add(job)
-            try:
-                session.flush()
-            except IntegrityError:
-                session.rollback()
-                return self._replay(session, new)
-            for name, value in (new.secrets or {}).items():
-                session.add(JobSecret(job_uuid=new.uuid, name=name, value=value))
-            blocked = session.scalar(select(_earlier_unfinished(ApiJob)).where(ApiJob.id == job.id))
-            if blocked:
-                # Its predecessor dispatches it when it ends (or the sweeper does).
-                job.dispatched_at = None
-            session.commit()
-            return Submission(job=job, is_new=True, should_dispatch=not blocked)
+            if account != new.account_uuid or digest != new.request_digest:
+                outcomes.append(
+                    JobUUIDConflict(f"X-Job-UUID {new.uuid} was used for another request")
+                )
+            else:
+                outcomes.append(Submission(new.uuid, False, False))
+        return outcomes
 
-    def _replay(self, session: Session, new: NewJob) -> Submission:
-        existing = session.scalar(select(ApiJob).where(ApiJob.uuid == new.uuid))
-        if (
-            existing is None
-            or existing.account_uuid != new.account_uuid
-            or existing.request_digest != new.request_digest
-        ):
-            raise JobUUIDConflict(f"X-Job-UUID {new.uuid} was used for another request")
-        return Submission(job=existing, is_new=False, should_dispatch=False)
+    def _submit_alone(self, new: NewJob) -> Submission | JobUUIDConflict:
+        try:
+            return self.submit(new)
+        except JobUUIDConflict as exc:
+            return exc
+
+    def _replay(self, new: NewJob) -> Submission | JobUUIDConflict:
+        with self.sessions() as session:
+            existing = session.execute(
+                select(ApiJob.account_uuid, ApiJob.request_digest).where(ApiJob.uuid == new.uuid)
+            ).first()
+        if existing is None or tuple(existing) != (new.account_uuid, new.request_digest):
+            return JobUUIDConflict(f"X-Job-UUID {new.uuid} was used for another request")
+        return Submission(new.uuid, False, False)
 
     def secret(self, job_uuid: str, name: str) -> str | None:
         with self.sessions() as session:

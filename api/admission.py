@@ -1,0 +1,71 @@
+"""Group commit for admissions: concurrent submissions share one transaction.
+
+While one batch is being written, new submissions queue up and go together in the
+next one, so the batch size follows the load: one at a time when idle (no added
+latency), dozens at a time under pressure (one commit and one fsync for all).
+Messages for the recorded jobs are then sent in one go, after the answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.concurrency import run_in_threadpool
+
+from volplane.errors import JobUUIDConflict
+from volplane.runtime import Runtime
+from volplane.store.jobs import NewJob, Submission
+
+log = logging.getLogger("volplane.api")
+
+MAX_BATCH = 256
+
+
+class AdmissionBatcher:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._waiting: list[tuple[NewJob, asyncio.Future[Submission | JobUUIDConflict]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, new: NewJob) -> Submission:
+        future: asyncio.Future[Submission | JobUUIDConflict] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._waiting.append((new, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_batches())
+        outcome = await future
+        if isinstance(outcome, JobUUIDConflict):
+            raise outcome
+        return outcome
+
+    async def _write_batches(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            try:
+                outcomes = await run_in_threadpool(
+                    self.runtime.jobs.submit_many, [new for new, _ in batch]
+                )
+            except Exception as exc:  # the database is down: every caller hears it
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            to_send = []
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
+                if isinstance(outcome, Submission) and outcome.should_dispatch:
+                    to_send.append(outcome.job_uuid)
+            if to_send:
+                asyncio.create_task(self._send(to_send))
+
+    async def _send(self, job_uuids: list[str]) -> None:
+        try:
+            await run_in_threadpool(self.runtime.dispatch, job_uuids)
+        except Exception:
+            log.warning(
+                "broker unavailable; the sweeper will send the jobs",
+                extra={"job_uuids": job_uuids},
+            )
