@@ -27,6 +27,7 @@ class AdmissionBatcher:
         self.runtime = runtime
         self._waiting: list[tuple[NewJob, asyncio.Future[Submission | JobUUIDConflict]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()  # the loop only keeps weak refs
 
     async def submit(self, new: NewJob) -> Submission:
         future: asyncio.Future[Submission | JobUUIDConflict] = (
@@ -59,7 +60,9 @@ class AdmissionBatcher:
                 if isinstance(outcome, Submission) and outcome.should_dispatch:
                     to_send.append(outcome.job_uuid)
             if to_send:
-                asyncio.create_task(self._send(to_send))
+                task = asyncio.create_task(self._send(to_send))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
 
     async def _send(self, job_uuids: list[str]) -> None:
         try:

@@ -15,7 +15,6 @@ from volplane.runtime import Runtime
 from volplane.settings import Settings
 from workers.celery_app import make_celery
 
-
 TEST_ONLY_ROUTES = {"api.routes.debug"}
 
 
@@ -30,7 +29,7 @@ def api_routes(settings: Settings) -> list[BaseRoute]:
 
 def create_app(settings: Settings) -> Starlette:
     celery = make_celery(settings)
-    runtime: Runtime = celery.volplane_runtime  # type: ignore[attr-defined]
+    runtime: Runtime = celery.volplane_runtime
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -40,7 +39,7 @@ def create_app(settings: Settings) -> Starlette:
     routes = api_routes(settings)
     app = Starlette(
         routes=[*routes, Mount("/zstack", routes=routes)],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.runtime = runtime

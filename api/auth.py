@@ -7,8 +7,8 @@ import re
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from volplane.runtime import Runtime
 from volplane.errors import PermissionDenied, SessionInvalid, SessionRequired
+from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 
 _OAUTH = re.compile(r"^OAuth\s+([0-9a-fA-F]{32})\s*$")
@@ -26,9 +26,10 @@ def session_uuid_from(header: str | None) -> str:
 async def authenticate(request: Request) -> Caller:
     runtime: Runtime = request.app.state.runtime
     session_uuid = session_uuid_from(request.headers.get("authorization"))
-    return runtime.accounts.cached(session_uuid) or await run_in_threadpool(
-        runtime.accounts.resolve, session_uuid
-    )
+    caller = runtime.accounts.cached(session_uuid)
+    if caller is None:
+        caller = await run_in_threadpool(runtime.accounts.resolve, session_uuid)
+    return caller
 
 
 def require_admin(caller: Caller, what: str) -> None:

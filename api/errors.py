@@ -37,7 +37,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def database_error(request: Request, exc: Exception) -> Response:
     # A lost connection (server restart, failover) is an outage, not a bug.
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated or isinstance(
+    if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or isinstance(
         exc, OperationalError
     ):
         log.warning("database unavailable", extra={"path": request.url.path})

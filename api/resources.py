@@ -10,11 +10,15 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from api.query import FieldKind, QueryableResource, QueryField, QueryRegistry
+from api.query import FieldKind, QueryField, QueryRegistry
 from volplane.discovery import modules_of
 
-S, I, F, D, B = (
-    FieldKind.STRING, FieldKind.INT, FieldKind.FLOAT, FieldKind.DATETIME, FieldKind.BOOL
+S, I, F, D, B = (  # noqa: E741 - short kind names keep declarations readable
+    FieldKind.STRING,
+    FieldKind.INT,
+    FieldKind.FLOAT,
+    FieldKind.DATETIME,
+    FieldKind.BOOL,
 )
 Inventory = Callable[[Any], dict[str, Any]]
 

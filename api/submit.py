@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api.admission import AdmissionBatcher
-from volplane.runtime import Runtime
 from schemas.tables import new_uuid
 from volplane.errors import InvalidParameter, PermissionDenied
 from volplane.jobs import request_digest, validate_job_uuid
+from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 from volplane.store.jobs import NewJob
 from workers.webhooks import check_webhook_target, validate_webhook_url

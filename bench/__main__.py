@@ -18,8 +18,9 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
 def main(argv: list[str]) -> int:
-    names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__)
-                   if m.name.startswith("bench_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_")
+    )
     wanted = [f"bench_{n}" for n in argv] or names
     results: list[Result] = []
     for name in wanted:
@@ -27,8 +28,11 @@ def main(argv: list[str]) -> int:
         print(f"bench: {name} ...", flush=True)
         with tempfile.TemporaryDirectory(prefix=f"{name}-") as workdir:
             for result in module.run(Path(workdir)):
-                print(f"  {result.name}: {result.value:,.1f} {result.unit}"
-                      + (f" (ratio {result.ratio:.2f})" if result.ratio else ""), flush=True)
+                print(
+                    f"  {result.name}: {result.value:,.1f} {result.unit}"
+                    + (f" (ratio {result.ratio:.2f})" if result.ratio else ""),
+                    flush=True,
+                )
                 results.append(result)
     DOCS.write_text(render(results, command="make bench"))
     print(f"bench: wrote {DOCS}")

@@ -19,5 +19,9 @@ async def poll(request: Request) -> JSONResponse:
     return JSONResponse({"inventory": {"uuid": request.path_params["uuid"], "name": "zone"}})
 
 
-app = Starlette(routes=[Route("/v1/zones", accept, methods=["POST"]),
-                        Route("/v1/api-jobs/{uuid}", poll, methods=["GET"])])
+app = Starlette(
+    routes=[
+        Route("/v1/zones", accept, methods=["POST"]),
+        Route("/v1/api-jobs/{uuid}", poll, methods=["GET"]),
+    ]
+)

@@ -35,7 +35,9 @@ def wrk_rate(
     try:
         out = subprocess.run(
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", lua, url],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     finally:
         Path(lua).unlink()

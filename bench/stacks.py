@@ -39,8 +39,15 @@ def baseline_server() -> Iterator[str]:
     """Bare Starlette under the same uvicorn settings as the gateway."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--port", str(port),
-         *UVICORN_FLAGS],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.baseline_app:app",
+            "--port",
+            str(port),
+            *UVICORN_FLAGS,
+        ],
         cwd=Path(__file__).resolve().parent.parent,
     )
     url = f"http://127.0.0.1:{port}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from schemas.tables import Base, utcnow
 
@@ -80,6 +80,11 @@ class PrimaryStorage(Base):
     create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    # Loaded with the pool, so inventories built after the session closed still have them.
+    cluster_refs: Mapped[list[ClusterPrimaryStorage]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
+    )
+
 
 class ClusterPrimaryStorage(Base):
     __tablename__ = "cluster_primary_storage"
@@ -110,6 +115,10 @@ class BackupStorage(Base):
     used_capacity: Mapped[int] = mapped_column(BigInteger, default=0)  # stored bytes after dedup
     create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    zone_refs: Mapped[list[ZoneBackupStorage]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class ZoneBackupStorage(Base):

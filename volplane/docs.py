@@ -19,8 +19,8 @@ def errors_markdown() -> str:
     lines = [
         "# Error codes",
         "",
-        "Every error body is `{\"error\": {\"code\", \"description\", \"details\", "
-        "\"elaboration\", \"location\"}}`. Codes are stable; `details` is specific to the case.",
+        'Every error body is `{"error": {"code", "description", "details", '
+        '"elaboration", "location"}}`. Codes are stable; `details` is specific to the case.',
         "A synchronous call answers with the status below; a failed job always polls as `503`",
         "with the same code. Generated from `volplane/errors.py` by `python -m volplane.docs`.",
         "",

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -42,7 +43,8 @@ def _wait_healthy(url: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{url} did not come up within {timeout:.0f}s")
 
 
-def _demo(base: str, settings: Settings) -> None:
+def _demo(base: str, settings: Settings, *, data_dir: Path, token: str) -> None:
+    """Zone, cluster, the local agent as a host, a local pool and an image store."""
     login = httpx.put(
         f"{base}/v1/accounts/login",
         json={
@@ -56,9 +58,47 @@ def _demo(base: str, settings: Settings) -> None:
     existing = httpx.get(f"{base}/v1/zones?q=name=zone-1", headers=headers).json()
     if existing.get("inventories"):
         return
-    job = httpx.post(f"{base}/v1/zones", json={"params": {"name": "zone-1"}}, headers=headers)
-    httpx.get(job.json()["location"] + "?waitSeconds=30", headers=headers, timeout=40)
-    print("demo: created zone zone-1")
+
+    def call(method: str, path: str, params: dict[str, object] | None = None) -> dict[str, Any]:
+        body = {"params": params} if params is not None else None
+        job = httpx.request(method, f"{base}{path}", json=body, headers=headers, timeout=30)
+        done = httpx.get(job.json()["location"] + "?waitSeconds=30", headers=headers, timeout=40)
+        if done.status_code != 200:
+            raise RuntimeError(f"demo: {method} {path} failed: {done.text}")
+        inventory: dict[str, Any] = done.json()["inventory"]
+        return inventory
+
+    _wait_healthy(f"http://127.0.0.1:{AGENT_PORT}/v1/health")
+    zone = call("POST", "/v1/zones", {"name": "zone-1"})
+    cluster = call(
+        "POST",
+        "/v1/clusters",
+        {"zoneUuid": zone["uuid"], "name": "cluster-1", "hypervisorType": "KVM"},
+    )
+    host = call(
+        "POST",
+        "/v1/hosts/kvm",
+        {
+            "clusterUuid": cluster["uuid"],
+            "name": "local",
+            "managementIp": "127.0.0.1",
+            "agentPort": AGENT_PORT,
+            "agentToken": token,
+        },
+    )
+    (data_dir / "local-pool").mkdir(exist_ok=True)
+    call(
+        "POST",
+        "/v1/primary-storage/local-storage",
+        {"hostUuid": host["uuid"], "url": str(data_dir / "local-pool"), "name": "local-pool"},
+    )
+    backup = call(
+        "POST",
+        "/v1/backup-storage/image-store",
+        {"hostUuid": host["uuid"], "url": str(data_dir / "local-backup"), "name": "local-backup"},
+    )
+    call("POST", f"/v1/zones/{zone['uuid']}/backup-storage/{backup['uuid']}")
+    print("demo: created zone-1, cluster-1, host local, pool local-pool, image store local-backup")
 
 
 def run_embedded(*, port: int, data_dir: Path, demo: bool) -> int:
@@ -81,8 +121,16 @@ def run_embedded(*, port: int, data_dir: Path, demo: bool) -> int:
     commands = {
         "gateway": [*exe, "gateway", "--port", str(port)],
         "worker": [*exe, "worker", "--beat", "--concurrency", "2"],
-        "agent": [*exe, "agent", "--listen", f"127.0.0.1:{AGENT_PORT}",
-                  "--data-dir", str(data_dir / "agent"), "--token", token],
+        "agent": [
+            *exe,
+            "agent",
+            "--listen",
+            f"127.0.0.1:{AGENT_PORT}",
+            "--data-dir",
+            str(data_dir / "agent"),
+            "--token",
+            token,
+        ],
     }
     children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
     base = f"http://127.0.0.1:{port}"
@@ -97,12 +145,14 @@ def run_embedded(*, port: int, data_dir: Path, demo: bool) -> int:
     try:
         _wait_healthy(f"{base}/v1/zones")
         print(f"volplane is up at {base}")
-        print(f"  admin account: {settings.admin_name} / password: {settings.admin_password}"
-              " (log in with the sha512 hex of the password)")
+        print(
+            f"  admin account: {settings.admin_name} / password: {settings.admin_password}"
+            " (log in with the sha512 hex of the password)"
+        )
         print(f"  local agent:   http://127.0.0.1:{AGENT_PORT}  token: {token}")
         print(f"  data dir:      {data_dir}")
         if demo:
-            _demo(base, settings)
+            _demo(base, settings, data_dir=data_dir, token=token)
         print("Press Ctrl-C to stop.")
         while not stopping:
             for name, child in children.items():

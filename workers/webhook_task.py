@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from schemas.tables import utcnow
 from volplane.jobs import JobState, WebhookState, final_body
+from volplane.logs import job_logging
 from volplane.runtime import Runtime
 from workers.webhooks import (
     Delivered,
@@ -27,6 +28,11 @@ log = logging.getLogger("volplane.webhooks")
 
 
 def deliver_webhook(runtime: Runtime, job_uuid: str) -> str:
+    with job_logging(job_uuid):
+        return _deliver(runtime, job_uuid)
+
+
+def _deliver(runtime: Runtime, job_uuid: str) -> str:
     settings = runtime.settings
     jobs = runtime.jobs
     job = jobs.take_webhook_attempt(job_uuid, hold_seconds=settings.webhook_timeout_seconds * 3)

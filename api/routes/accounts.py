@@ -13,10 +13,10 @@ from starlette.routing import Route
 from api.auth import authenticate, require_admin
 from api.body import action_params, create_params, read_json
 from api.listing import list_collection
-from api.submit import build_request, submit
-from schemas import requests as rq
 from api.query import QueryableResource
 from api.resources import D, S, fields
+from api.submit import build_request, submit
+from schemas import requests as rq
 from schemas.inventories import account_inventory, iso
 from schemas.tables import Account, new_uuid
 from volplane.errors import InvalidParameter, ResourceNotFound

@@ -12,15 +12,15 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import action_params, read_json
-from volplane.runtime import Runtime
 from api.listing import list_collection
-from api.submit import job_location
 from api.query import QueryableResource
 from api.resources import B, D, I, S, fields
+from api.submit import job_location
 from schemas.inventories import job_inventory
 from schemas.tables import ApiJob, utcnow
 from volplane.errors import InvalidParameter, JobNotFound, JobStateConflict
 from volplane.jobs import JobState, final_body, is_expired, poll_status
+from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 
 
@@ -28,9 +28,7 @@ def _visible_job(runtime: Runtime, caller: Caller, job_uuid: str) -> ApiJob:
     return _check_visible(runtime, caller, job_uuid, runtime.jobs.get(job_uuid))
 
 
-def _check_visible(
-    runtime: Runtime, caller: Caller, job_uuid: str, job: ApiJob | None
-) -> ApiJob:
+def _check_visible(runtime: Runtime, caller: Caller, job_uuid: str, job: ApiJob | None) -> ApiJob:
     """The job if the caller may see it: its own (or admin), and not expired."""
     if (
         job is None
@@ -74,7 +72,9 @@ async def poll_job(request: Request) -> Response:
         await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 1.5, 0.25)
     if state.is_final:
-        return JSONResponse(final_body(state, job.result, job.error), status_code=poll_status(state))
+        return JSONResponse(
+            final_body(state, job.result, job.error), status_code=poll_status(state)
+        )
     return JSONResponse(
         {
             "location": job_location(job.base_url, job.uuid),
@@ -103,8 +103,9 @@ async def job_actions(request: Request) -> Response:
     if action == "cancelApiJob":
         if JobState(job.state).is_final:
             raise JobStateConflict(f"job {job.uuid} already ended as {job.state}")
-        job, was_pending = await run_in_threadpool(runtime.jobs.cancel, job.uuid)
-        assert job is not None
+        cancelled, was_pending = await run_in_threadpool(runtime.jobs.cancel, job.uuid)
+        assert cancelled is not None
+        job = cancelled
         if was_pending:
             await run_in_threadpool(runtime.dispatch_next, job.sync_key)
     else:

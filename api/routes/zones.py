@@ -9,9 +9,9 @@ from starlette.routing import Route
 from api.auth import authenticate
 from api.body import action_params, create_params, read_json
 from api.listing import list_collection
-from api.submit import submit
 from api.query import QueryableResource
 from api.resources import D, S, fields
+from api.submit import submit
 from schemas.inventories import zone_inventory
 from schemas.tables import Zone, new_uuid
 
@@ -38,7 +38,11 @@ async def zone_actions(request: Request) -> Response:
     action, params = action_params(body, set(_ACTIONS))
     uuid = request.path_params["uuid"]
     return await submit(
-        request, caller, _ACTIONS[action], {**params, "uuid": uuid}, resource_uuid=uuid,
+        request,
+        caller,
+        _ACTIONS[action],
+        {**params, "uuid": uuid},
+        resource_uuid=uuid,
         raw_body=body,
     )
 
@@ -48,7 +52,12 @@ async def delete_zone(request: Request) -> Response:
     uuid = request.path_params["uuid"]
     params = {"uuid": uuid, **dict(request.query_params)}
     return await submit(
-        request, caller, "DeleteZone", params, resource_uuid=uuid, raw_body=dict(request.query_params)
+        request,
+        caller,
+        "DeleteZone",
+        params,
+        resource_uuid=uuid,
+        raw_body=dict(request.query_params),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import time
 
 import httpx
@@ -46,7 +47,13 @@ def test_poll_table(production_stack: Stack) -> None:
     failed = admin.wait(sleep_job(admin, 0, failWith="VOLPLANE.STORAGE.1001").json()["location"])
     assert failed.status_code == 503
     assert failed.json()["error"]["code"] == "VOLPLANE.STORAGE.1001"
-    assert set(failed.json()["error"]) == {"code", "description", "details", "elaboration", "location"}
+    assert set(failed.json()["error"]) == {
+        "code",
+        "description",
+        "details",
+        "elaboration",
+        "location",
+    }
 
     # Cancelled: 503 with the cancel code
     slow = sleep_job(admin, 30).json()["location"]
@@ -100,8 +107,12 @@ def test_x_job_uuid_contract(production_stack: Stack) -> None:
     name = new_name()
     body = {"params": {"name": name}}
 
-    for bad in ("not-a-uuid", job_uuid().upper(), "d825b1a2-6f4e-474b-8c59-306081920ff2",
-                "d825b1a26f4e174b8c59306081920ff2"):
+    for bad in (
+        "not-a-uuid",
+        job_uuid().upper(),
+        "d825b1a2-6f4e-474b-8c59-306081920ff2",
+        "d825b1a26f4e174b8c59306081920ff2",
+    ):
         response = admin.request("POST", "/v1/zones", json=body, headers={"X-Job-UUID": bad})
         assert response.status_code == 400, bad
         assert response.json()["error"]["code"] == "VOLPLANE.ARG.1004"
@@ -128,8 +139,9 @@ def test_x_job_uuid_contract(production_stack: Stack) -> None:
     # Same uuid from another account: 422 too.
     production_stack.login().create_account(name + "-tenant", "pw")
     tenant = production_stack.login(name + "-tenant", "pw")
-    stolen = tenant.request("POST", "/v1/debug/sleep", json={"params": {"seconds": 0}},
-                            headers={"X-Job-UUID": chosen})
+    stolen = tenant.request(
+        "POST", "/v1/debug/sleep", json={"params": {"seconds": 0}}, headers={"X-Job-UUID": chosen}
+    )
     assert stolen.status_code == 422
 
 
@@ -143,10 +155,17 @@ def test_malformed_requests_are_400_and_record_nothing(production_stack: Stack) 
         admin.request("POST", "/v1/zones", json={"params": {"name": "x", "bogus": 1}}),
         admin.request("POST", "/v1/zones", json=[1, 2]),
         admin.request("PUT", f"/v1/zones/{job_uuid()}/actions", json={"explodeZone": {}}),
-        admin.request("PUT", f"/v1/zones/{job_uuid()}/actions",
-                      json={"changeZoneState": {"stateEvent": "melt"}}),
-        admin.request("POST", "/v1/zones", json={"params": {"name": "x"}},
-                      headers={"X-Web-Hook": "ftp://example.com/x"}),
+        admin.request(
+            "PUT",
+            f"/v1/zones/{job_uuid()}/actions",
+            json={"changeZoneState": {"stateEvent": "melt"}},
+        ),
+        admin.request(
+            "POST",
+            "/v1/zones",
+            json={"params": {"name": "x"}},
+            headers={"X-Web-Hook": "ftp://example.com/x"},
+        ),
     ]
     for response in cases:
         assert response.status_code == 400, response.text
@@ -170,12 +189,18 @@ def test_routes_methods_and_auth_errors_are_json(production_stack: Stack) -> Non
         f"{url}/v1/accounts/login",
         json={"logInByAccount": {"accountName": "admin", "password": "wrong"}},
     )
-    assert bad_login.status_code == 401 and bad_login.json()["error"]["code"] == "VOLPLANE.AUTH.1001"
+    assert (
+        bad_login.status_code == 401 and bad_login.json()["error"]["code"] == "VOLPLANE.AUTH.1001"
+    )
     # The manual's other spelling works too.
     alt = httpx.put(
         f"{url}/v1/accounts/login",
-        json={"loginByAccount": {"accountName": "admin",
-                                 "password": __import__("hashlib").sha512(b"password").hexdigest()}},
+        json={
+            "loginByAccount": {
+                "accountName": "admin",
+                "password": __import__("hashlib").sha512(b"password").hexdigest(),
+            }
+        },
     )
     assert alt.status_code == 200
     # Logout ends the session.
@@ -200,7 +225,7 @@ def test_one_job_at_a_time_per_resource_in_acceptance_order(production_stack: St
         admin.get(f"/v1/api-jobs/{loc.rsplit('/', 1)[1]}/inventory").json()["inventories"][0]
         for loc in locations
     ]
-    for earlier, later in zip(jobs, jobs[1:], strict=False):
+    for earlier, later in itertools.pairwise(jobs):
         assert earlier["finishDate"] <= later["startDate"], (earlier, later)
 
 

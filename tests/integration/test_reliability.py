@@ -78,8 +78,10 @@ def test_jobs_survive_a_redis_restart(make_stack: StackFactory, tmp_path: Path) 
 
         # Jobs accepted while the broker holds their messages, then the broker loses them
         names = [new_name("r") for _ in range(8)]
-        locations = [admin.request("POST", "/v1/zones", json={"params": {"name": n}})
-                     .json()["location"] for n in names[:4]]
+        locations = [
+            admin.request("POST", "/v1/zones", json={"params": {"name": n}}).json()["location"]
+            for n in names[:4]
+        ]
         redis.stop()
         # ... and jobs accepted while the broker is down
         for name in names[4:]:
@@ -92,8 +94,9 @@ def test_jobs_survive_a_redis_restart(make_stack: StackFactory, tmp_path: Path) 
         for location in locations:
             assert admin.wait(location, timeout=90).status_code == 200, stack.logs()
         for name in names:
-            assert len(admin.get("/v1/zones", params={"q": f"name={name}"})
-                       .json()["inventories"]) == 1
+            assert (
+                len(admin.get("/v1/zones", params={"q": f"name={name}"}).json()["inventories"]) == 1
+            )
 
 
 @pytest.mark.parametrize("mode", ["embedded"])
@@ -109,7 +112,9 @@ def test_results_expire_after_retention(make_stack: StackFactory, mode: str) -> 
     uuid = location.rsplit("/", 1)[1]
     # The sweeper removes the record itself.
     wait_until(
-        lambda: admin.get("/v1/api-jobs", params={"q": f"uuid={uuid}", "count": "true"})
-        .json()["total"] == 0,
+        lambda: (
+            admin.get("/v1/api-jobs", params={"q": f"uuid={uuid}", "count": "true"}).json()["total"]
+            == 0
+        ),
         timeout=30,
     )

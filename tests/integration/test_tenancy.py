@@ -15,9 +15,9 @@ def test_tenant_b_cannot_see_or_cancel_tenant_a_jobs(production_stack: Stack) ->
     tenant_a = production_stack.login(a_name, "pa")
     tenant_b = production_stack.login(b_name, "pb")
 
-    location = tenant_a.request(
-        "POST", "/v1/debug/sleep", json={"params": {"seconds": 5}}
-    ).json()["location"]
+    location = tenant_a.request("POST", "/v1/debug/sleep", json={"params": {"seconds": 5}}).json()[
+        "location"
+    ]
     uuid = location.rsplit("/", 1)[1]
 
     assert tenant_b.get(f"/v1/api-jobs/{uuid}").status_code == 404
@@ -34,9 +34,12 @@ def test_tenant_b_cannot_see_or_cancel_tenant_a_jobs(production_stack: Stack) ->
     # Another tenant's account and secret are 404 too.
     assert tenant_b.get(f"/v1/accounts/{a_account['uuid']}").status_code == 404
     assert tenant_b.get(f"/v1/accounts/{a_account['uuid']}/webhook-secret").status_code == 404
-    assert tenant_a.request(
-        "PUT", f"/v1/api-jobs/{uuid}/actions", json={"cancelApiJob": {}}
-    ).status_code == 200
+    assert (
+        tenant_a.request(
+            "PUT", f"/v1/api-jobs/{uuid}/actions", json={"cancelApiJob": {}}
+        ).status_code
+        == 200
+    )
 
 
 def test_tenants_read_but_do_not_manage_zones(production_stack: Stack) -> None:
@@ -48,5 +51,9 @@ def test_tenants_read_but_do_not_manage_zones(production_stack: Stack) -> None:
     assert tenant.get(f"/v1/zones/{zone['uuid']}").status_code == 200
     refused = tenant.request("POST", "/v1/zones", json={"params": {"name": "mine"}})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "VOLPLANE.AUTH.1005"
-    assert tenant.request("POST", "/v1/accounts",
-                          json={"params": {"name": "x", "password": "y"}}).status_code == 403
+    assert (
+        tenant.request(
+            "POST", "/v1/accounts", json={"params": {"name": "x", "password": "y"}}
+        ).status_code
+        == 403
+    )

@@ -25,7 +25,9 @@ def test_receiver_gets_signed_result(production_stack: Stack) -> None:
     admin = production_stack.login()
     with Receiver([200]) as receiver:
         accepted = admin.request(
-            "POST", "/v1/zones", json={"params": {"name": new_name()}},
+            "POST",
+            "/v1/zones",
+            json={"params": {"name": new_name()}},
             headers={"X-Web-Hook": receiver.url},
         )
         assert accepted.status_code == 202
@@ -38,8 +40,10 @@ def test_receiver_gets_signed_result(production_stack: Stack) -> None:
     assert request.headers["webhook-id"] == f"msg_{accepted.headers['X-Job-UUID']}"
     verify(secret_of(admin), request.headers, request.body)
     record = wait(
-        lambda: (r := job_record(admin, accepted.json()["location"]))["webhook"]["state"]
-        == "Delivered" and r
+        lambda: (
+            (r := job_record(admin, accepted.json()["location"]))["webhook"]["state"] == "Delivered"
+            and r
+        )
     )
     assert record["webhook"]["deliveries"][0]["statusCode"] == 200
 
@@ -48,7 +52,8 @@ def test_failed_job_is_pushed_with_success_false(production_stack: Stack) -> Non
     admin = production_stack.login()
     with Receiver([200]) as receiver:
         accepted = admin.request(
-            "POST", "/v1/debug/sleep",
+            "POST",
+            "/v1/debug/sleep",
             json={"params": {"seconds": 0, "failWith": "VOLPLANE.STORAGE.1001"}},
             headers={"X-Web-Hook": receiver.url},
         )
@@ -62,13 +67,19 @@ def test_retries_until_the_receiver_answers(production_stack: Stack) -> None:
     admin = production_stack.login()
     with Receiver([500, 503, 200]) as receiver:
         accepted = admin.request(
-            "POST", "/v1/zones", json={"params": {"name": new_name()}},
+            "POST",
+            "/v1/zones",
+            json={"params": {"name": new_name()}},
             headers={"X-Web-Hook": receiver.url},
         )
         requests = receiver.wait_for(3, timeout=40)
         record = wait(
-            lambda: (r := job_record(admin, accepted.json()["location"]))["webhook"]["state"]
-            == "Delivered" and r, timeout=40,
+            lambda: (
+                (r := job_record(admin, accepted.json()["location"]))["webhook"]["state"]
+                == "Delivered"
+                and r
+            ),
+            timeout=40,
         )
     assert [d["statusCode"] for d in record["webhook"]["deliveries"]] == [500, 503, 200]
     # The message id is stable across retries, so receivers can deduplicate.
@@ -79,7 +90,9 @@ def test_410_gone_stops_retries_and_redeliver_sends_again(production_stack: Stac
     admin = production_stack.login()
     with Receiver([410, 200]) as receiver:
         accepted = admin.request(
-            "POST", "/v1/zones", json={"params": {"name": new_name()}},
+            "POST",
+            "/v1/zones",
+            json={"params": {"name": new_name()}},
             headers={"X-Web-Hook": receiver.url},
         )
         location = accepted.json()["location"]
@@ -91,9 +104,7 @@ def test_410_gone_stops_retries_and_redeliver_sends_again(production_stack: Stac
         assert len(receiver.requests) == 1
 
         uuid = location.rsplit("/", 1)[1]
-        again = admin.request(
-            "PUT", f"/v1/api-jobs/{uuid}/actions", json={"redeliverWebhook": {}}
-        )
+        again = admin.request("PUT", f"/v1/api-jobs/{uuid}/actions", json={"redeliverWebhook": {}})
         assert again.status_code == 200
         receiver.wait_for(2, timeout=20)
         record = wait(
@@ -135,7 +146,9 @@ def test_rotating_the_secret_changes_signatures(production_stack: Stack) -> None
     assert tenant.get(f"/v1/accounts/{account['uuid']}/webhook-secret").json()["secret"] == new
     with Receiver([200]) as receiver:
         tenant.request(
-            "POST", "/v1/debug/sleep", json={"params": {"seconds": 0}},
+            "POST",
+            "/v1/debug/sleep",
+            json={"params": {"seconds": 0}},
             headers={"X-Web-Hook": receiver.url},
         )
         (request,) = receiver.wait_for(1, timeout=20)

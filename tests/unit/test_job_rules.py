@@ -51,13 +51,21 @@ def test_digest_ignores_key_order_but_not_content() -> None:
     assert a != request_digest(
         method="POST", path="/v1/zones", body={"a": 1, "b": 2}, webhook_url="http://h/x"
     )
-    assert a != request_digest(method="PUT", path="/v1/zones", body={"a": 1, "b": 2},
-                               webhook_url=None)
+    assert a != request_digest(
+        method="PUT", path="/v1/zones", body={"a": 1, "b": 2}, webhook_url=None
+    )
 
 
 def test_redact_masks_secret_fields_at_any_depth() -> None:
-    request = {"params": {"name": "h", "agentToken": "t0p", "nested": [{"password": "p"}],
-                          "passwordHash": "scrypt$x", "secretKey": None}}
+    request = {
+        "params": {
+            "name": "h",
+            "agentToken": "t0p",
+            "nested": [{"password": "p"}],
+            "passwordHash": "scrypt$x",
+            "secretKey": None,
+        }
+    }
     shown = redact(request)
     assert shown["params"]["name"] == "h"
     assert shown["params"]["agentToken"] == REDACTED

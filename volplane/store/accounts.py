@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from schemas.tables import Account, Session, new_uuid, utcnow
 from volplane.errors import InvalidCredentials, SessionExpired, SessionInvalid
 from volplane.passwords import hash_password, sha512_hex, verify_password
+from volplane.store.results import affected
 
 # Refreshing last_used on every call would turn every read into a write.
 _TOUCH_EVERY = timedelta(seconds=30)
@@ -142,8 +143,8 @@ class AccountStore:
 
     def expire_sessions(self, now: datetime | None = None) -> int:
         with self.sessions() as db:
-            removed = db.execute(
-                delete(Session).where(Session.expired_date < (now or utcnow()))
-            ).rowcount
+            removed = affected(
+                db.execute(delete(Session).where(Session.expired_date < (now or utcnow())))
+            )
             db.commit()
             return int(removed or 0)

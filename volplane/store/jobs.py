@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from schemas.tables import ApiJob, JobSecret, WebhookDelivery, utcnow
 from volplane.errors import JobLost, JobUUIDConflict
 from volplane.jobs import UNFINISHED_STATES, JobState, WebhookState
+from volplane.store.results import affected
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ def _earlier_unfinished(job_table: Any) -> Any:
 
 
 class JobStore:
-    def __init__(self, sessions: sessionmaker[Session], *, finished_cache_size: int = 10_000) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], *, finished_cache_size: int = 10_000
+    ) -> None:
         self.sessions = sessions
         # A finished job's result never changes, so polls of it are answered from
         # memory. (Webhook bookkeeping does change; job inventories read the table.)
@@ -197,7 +200,9 @@ class JobStore:
     def secret(self, job_uuid: str, name: str) -> str | None:
         with self.sessions() as session:
             return session.scalar(
-                select(JobSecret.value).where(JobSecret.job_uuid == job_uuid, JobSecret.name == name)
+                select(JobSecret.value).where(
+                    JobSecret.job_uuid == job_uuid, JobSecret.name == name
+                )
             )
 
     def get(self, job_uuid: str) -> ApiJob | None:
@@ -221,16 +226,18 @@ class JobStore:
         """
         now = utcnow()
         with self.sessions() as session:
-            done = session.execute(
-                update(ApiJob)
-                .where(ApiJob.uuid == job_uuid, ApiJob.state == JobState.PENDING.value)
-                .values(
-                    state=JobState.CANCELLED.value,
-                    finish_date=now,
-                    cancel_requested=True,
-                    error=None,
+            done = affected(
+                session.execute(
+                    update(ApiJob)
+                    .where(ApiJob.uuid == job_uuid, ApiJob.state == JobState.PENDING.value)
+                    .values(
+                        state=JobState.CANCELLED.value,
+                        finish_date=now,
+                        cancel_requested=True,
+                        error=None,
+                    )
                 )
-            ).rowcount
+            )
             if done:
                 session.execute(delete(JobSecret).where(JobSecret.job_uuid == job_uuid))
             if not done:
@@ -258,30 +265,32 @@ class JobStore:
         """Takes the job for one run, if it is its turn and nobody holds a live lease."""
         now = utcnow()
         with self.sessions() as session:
-            claimed = session.execute(
-                update(ApiJob)
-                .where(
-                    ApiJob.uuid == job_uuid,
-                    or_(
-                        ApiJob.state == JobState.PENDING.value,
-                        and_(
-                            ApiJob.state == JobState.RUNNING.value,
-                            ApiJob.lease_expires < now,
-                            ApiJob.attempts < max_attempts,
+            claimed = affected(
+                session.execute(
+                    update(ApiJob)
+                    .where(
+                        ApiJob.uuid == job_uuid,
+                        or_(
+                            ApiJob.state == JobState.PENDING.value,
+                            and_(
+                                ApiJob.state == JobState.RUNNING.value,
+                                ApiJob.lease_expires < now,
+                                ApiJob.attempts < max_attempts,
+                            ),
                         ),
-                    ),
-                    ApiJob.cancel_requested.is_(False),
-                    ~_earlier_unfinished(ApiJob),
+                        ApiJob.cancel_requested.is_(False),
+                        ~_earlier_unfinished(ApiJob),
+                    )
+                    .values(
+                        state=JobState.RUNNING.value,
+                        lease_token=token,
+                        lease_expires=now + timedelta(seconds=lease_seconds),
+                        attempts=ApiJob.attempts + 1,
+                        start_date=now,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-                .values(
-                    state=JobState.RUNNING.value,
-                    lease_token=token,
-                    lease_expires=now + timedelta(seconds=lease_seconds),
-                    attempts=ApiJob.attempts + 1,
-                    start_date=now,
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            )
             session.commit()
             if not claimed:
                 return None
@@ -290,24 +299,28 @@ class JobStore:
     def renew(self, job_uuid: str, token: str, lease_seconds: float) -> tuple[bool, bool]:
         """Extends the lease. Returns (still held, cancel requested)."""
         with self.sessions() as session:
-            held = session.execute(
-                update(ApiJob)
-                .where(ApiJob.uuid == job_uuid, ApiJob.lease_token == token)
-                .where(ApiJob.state == JobState.RUNNING.value)
-                .values(lease_expires=utcnow() + timedelta(seconds=lease_seconds))
-            ).rowcount
+            held = affected(
+                session.execute(
+                    update(ApiJob)
+                    .where(ApiJob.uuid == job_uuid, ApiJob.lease_token == token)
+                    .where(ApiJob.state == JobState.RUNNING.value)
+                    .values(lease_expires=utcnow() + timedelta(seconds=lease_seconds))
+                )
+            )
             cancel = session.scalar(select(ApiJob.cancel_requested).where(ApiJob.uuid == job_uuid))
             session.commit()
             return bool(held), bool(cancel)
 
     def set_progress(self, job_uuid: str, token: str, progress: int) -> bool:
         with self.sessions() as session:
-            held = session.execute(
-                update(ApiJob)
-                .where(ApiJob.uuid == job_uuid, ApiJob.lease_token == token)
-                .where(ApiJob.state == JobState.RUNNING.value)
-                .values(progress=max(0, min(100, progress)))
-            ).rowcount
+            held = affected(
+                session.execute(
+                    update(ApiJob)
+                    .where(ApiJob.uuid == job_uuid, ApiJob.lease_token == token)
+                    .where(ApiJob.state == JobState.RUNNING.value)
+                    .values(progress=max(0, min(100, progress)))
+                )
+            )
             session.commit()
             return bool(held)
 
@@ -326,23 +339,25 @@ class JobStore:
         The operation's own writes share this transaction, so a run that lost its
         lease (a replacement worker took over) commits nothing at all.
         """
-        done = session.execute(
-            update(ApiJob)
-            .where(ApiJob.uuid == job_uuid, ApiJob.lease_token == token)
-            .where(ApiJob.state == JobState.RUNNING.value)
-            .values(
-                state=state.value,
-                result=result,
-                error=error,
-                progress=100 if state is JobState.SUCCEEDED else ApiJob.progress,
-                finish_date=utcnow(),
-                lease_expires=None,
-                webhook_state=_webhook_pending_if_wanted(),
-                webhook_next_attempt=utcnow(),
-                webhook_since=utcnow(),
+        done = affected(
+            session.execute(
+                update(ApiJob)
+                .where(ApiJob.uuid == job_uuid, ApiJob.lease_token == token)
+                .where(ApiJob.state == JobState.RUNNING.value)
+                .values(
+                    state=state.value,
+                    result=result,
+                    error=error,
+                    progress=100 if state is JobState.SUCCEEDED else ApiJob.progress,
+                    finish_date=utcnow(),
+                    lease_expires=None,
+                    webhook_state=_webhook_pending_if_wanted(),
+                    webhook_next_attempt=utcnow(),
+                    webhook_since=utcnow(),
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if done:
             session.execute(delete(JobSecret).where(JobSecret.job_uuid == job_uuid))
         return bool(done)
@@ -393,7 +408,8 @@ class JobStore:
                     )
                 )
             )
-            requeued, failed = [], []
+            requeued: list[str] = []
+            failed: list[str] = []
             for job_uuid, attempts, token in expired:
                 fenced = update(ApiJob).where(
                     ApiJob.uuid == job_uuid,
@@ -423,7 +439,7 @@ class JobStore:
                         "dispatched_at": now,
                     }
                     target = requeued
-                if session.execute(fenced.values(**values)).rowcount:
+                if affected(session.execute(fenced.values(**values))):
                     target.append(job_uuid)
                     if target is failed:
                         session.execute(delete(JobSecret).where(JobSecret.job_uuid == job_uuid))
@@ -435,7 +451,7 @@ class JobStore:
         with self.sessions() as session:
             old = select(ApiJob.uuid).where(ApiJob.finish_date < cutoff)
             session.execute(delete(WebhookDelivery).where(WebhookDelivery.job_uuid.in_(old)))
-            removed = session.execute(delete(ApiJob).where(ApiJob.finish_date < cutoff)).rowcount
+            removed = affected(session.execute(delete(ApiJob).where(ApiJob.finish_date < cutoff)))
             session.commit()
             return int(removed or 0)
 
@@ -445,15 +461,17 @@ class JobStore:
         """Claims the next delivery attempt so two senders never post the same one."""
         now = utcnow()
         with self.sessions() as session:
-            taken = session.execute(
-                update(ApiJob)
-                .where(
-                    ApiJob.uuid == job_uuid,
-                    ApiJob.webhook_state == WebhookState.PENDING.value,
-                    ApiJob.webhook_next_attempt <= now,
+            taken = affected(
+                session.execute(
+                    update(ApiJob)
+                    .where(
+                        ApiJob.uuid == job_uuid,
+                        ApiJob.webhook_state == WebhookState.PENDING.value,
+                        ApiJob.webhook_next_attempt <= now,
+                    )
+                    .values(webhook_next_attempt=now + timedelta(seconds=hold_seconds))
                 )
-                .values(webhook_next_attempt=now + timedelta(seconds=hold_seconds))
-            ).rowcount
+            )
             session.commit()
             if not taken:
                 return None
@@ -490,24 +508,24 @@ class JobStore:
     def count_webhook_attempts(self, job_uuid: str) -> int:
         with self.sessions() as session:
             return int(
-                session.scalar(
-                    select(func.count()).where(WebhookDelivery.job_uuid == job_uuid)
-                )
+                session.scalar(select(func.count()).where(WebhookDelivery.job_uuid == job_uuid))
                 or 0
             )
 
     def request_redelivery(self, job_uuid: str) -> bool:
         with self.sessions() as session:
-            done = session.execute(
-                update(ApiJob)
-                .where(ApiJob.uuid == job_uuid, ApiJob.webhook_url.is_not(None))
-                .where(ApiJob.finish_date.is_not(None))
-                .values(
-                    webhook_state=WebhookState.PENDING.value,
-                    webhook_next_attempt=utcnow(),
-                    webhook_since=utcnow(),
+            done = affected(
+                session.execute(
+                    update(ApiJob)
+                    .where(ApiJob.uuid == job_uuid, ApiJob.webhook_url.is_not(None))
+                    .where(ApiJob.finish_date.is_not(None))
+                    .values(
+                        webhook_state=WebhookState.PENDING.value,
+                        webhook_next_attempt=utcnow(),
+                        webhook_since=utcnow(),
+                    )
                 )
-            ).rowcount
+            )
             session.commit()
             return bool(done)
 

@@ -1,0 +1,15 @@
+# One image for every volplane process: gateway, worker, beat and agent.
+FROM python:3.11-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends qemu-utils e2fsprogs util-linux \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/volplane
+COPY pyproject.toml README.md ./
+COPY volplane volplane
+COPY api api
+COPY workers workers
+COPY drivers drivers
+COPY schemas schemas
+COPY migrations migrations
+RUN pip install --no-cache-dir .
+ENTRYPOINT ["volplane"]

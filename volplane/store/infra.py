@@ -1,0 +1,86 @@
+"""Reads about infrastructure that the gateway answers synchronously."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, cast, or_, select
+from sqlalchemy.orm import Session
+
+from schemas.infra import BackupStorage, ClusterPrimaryStorage, Host, PrimaryStorage
+
+POOL_TYPES = ("local-storage", "smp", "disk", "nfs", "samba")
+
+
+def visible_to_tenant(tenant: str) -> ColumnElement[bool]:
+    """Pools a tenant may see: those open to all, or listing the tenant in availTenants.
+
+    ``availTenants`` is a JSON list of 32-hex uuids, so a text match on the quoted
+    uuid is exact and reads the same on SQLite and PostgreSQL.
+    """
+    text = cast(PrimaryStorage.avail_tenants, String)
+    # SQL NULL, or JSON null (what the JSON type writes for None), means every tenant.
+    return or_(
+        PrimaryStorage.avail_tenants.is_(None),
+        text == "null",
+        text.like(f'%"{tenant}"%'),
+    )
+
+
+def pool_type_support(session: Session) -> tuple[list[str], dict[str, str]]:
+    """Types some connected host can run, and why the others cannot run anywhere."""
+    supported: set[str] = set()
+    reasons: dict[str, list[str]] = {}
+    hosts = session.scalars(select(Host).where(Host.status == "Connected"))
+    for host in hosts:
+        facts: dict[str, Any] = host.facts or {}
+        supported.update(facts.get("poolTypes", []))
+        for kind, why in facts.get("unsupportedPoolTypes", {}).items():
+            reasons.setdefault(kind, []).append(f"{host.name}: {why}")
+    unsupported = {
+        kind: "; ".join(reasons.get(kind, ["no connected host reports support for it"]))
+        for kind in POOL_TYPES
+        if kind not in supported
+    }
+    return [t for t in POOL_TYPES if t in supported], unsupported
+
+
+def pools_for_capacity(
+    session: Session,
+    *,
+    pool_uuids: Sequence[str] = (),
+    zone_uuids: Sequence[str] = (),
+    cluster_uuids: Sequence[str] = (),
+    tenant: str | None = None,
+) -> list[PrimaryStorage]:
+    """Pools matching every given filter (none given: all pools)."""
+    statement = select(PrimaryStorage)
+    if pool_uuids:
+        statement = statement.where(PrimaryStorage.uuid.in_(pool_uuids))
+    if zone_uuids:
+        statement = statement.where(PrimaryStorage.zone_uuid.in_(zone_uuids))
+    if cluster_uuids:
+        attached = select(ClusterPrimaryStorage.primary_storage_uuid).where(
+            ClusterPrimaryStorage.cluster_uuid.in_(cluster_uuids)
+        )
+        statement = statement.where(PrimaryStorage.uuid.in_(attached))
+    if tenant is not None:
+        statement = statement.where(visible_to_tenant(tenant))
+    return list(session.scalars(statement))
+
+
+def backup_storage_for_capacity(
+    session: Session, *, uuids: Sequence[str] = (), zone_uuids: Sequence[str] = ()
+) -> list[BackupStorage]:
+    from schemas.infra import ZoneBackupStorage
+
+    statement = select(BackupStorage)
+    if uuids:
+        statement = statement.where(BackupStorage.uuid.in_(uuids))
+    if zone_uuids:
+        attached = select(ZoneBackupStorage.backup_storage_uuid).where(
+            ZoneBackupStorage.zone_uuid.in_(zone_uuids)
+        )
+        statement = statement.where(BackupStorage.uuid.in_(attached))
+    return list(session.scalars(statement))
