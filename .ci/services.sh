@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs and starts what volplane's tests need: qemu-img, Redis, PostgreSQL.
+# Installs and starts what volplane's tests need: qemu-img, Redis, PostgreSQL, Chromium.
 # Idempotent: does nothing for what is already there and running.
 set -euo pipefail
 
@@ -9,6 +9,10 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v losetup >/dev/null 2>&1 || need_apt+=(mount)
 command -v mkfs.ext4 >/dev/null 2>&1 || need_apt+=(e2fsprogs)
+command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
+# The operator console's browser test (tests/e2e) drives Debian's headless Chromium.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "services: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
