@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
 from schemas.agent import (
+    EXPORT_PATH,
     OP_ID_PATTERN,
     ConvertArgs,
     Health,
@@ -33,11 +35,14 @@ from schemas.agent import (
     PoolConnectArgs,
     PoolDisconnected,
     PoolFiles,
+    PullArgs,
     RebaseArgs,
+    RenameArgs,
     StartOperation,
     VolumeCreateArgs,
     VolumeDeleted,
     VolumeResizeArgs,
+    export_ticket,
 )
 from volplane.errors import (
     AgentAuthFailed,
@@ -122,6 +127,7 @@ class AgentClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._token = token
         self.poll_seconds = poll_seconds
         self._read_timeout = read_timeout
         self._http = httpx.Client(
@@ -305,3 +311,32 @@ class AgentClient:
     def image_chain(self, path: str, *, op_id: str | None = None) -> ImageChain:
         result = self.run(op_id or new_op_id(), "image.chain", PathArgs(path=path).wire())
         return ImageChain.model_validate(result)
+
+    # --- volumes area: renames and cross-host copies ---------------------------
+
+    def rename_image(self, op_id: str, src: str, dst: str) -> ImageInfo:
+        args = RenameArgs(src=src, dst=dst).wire()
+        return ImageInfo.model_validate(self.run(op_id, "image.rename", args))
+
+    def export_url(self, path: str, *, expires: int) -> str:
+        """A URL another agent may GET ``path`` from (for ``pull_image``) until ``expires``
+        (unix seconds). Deterministic, so a rerun of a job sends the same pull again."""
+        ticket = export_ticket(self._token, path, expires)
+        query = urlencode({"path": path, "expires": expires, "ticket": ticket})
+        return f"{self.base_url}{EXPORT_PATH}?{query}"
+
+    def pull_image(
+        self,
+        op_id: str,
+        url: str,
+        dst: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> ImageInfo:
+        """This agent fetches the image another agent exports at ``url`` into ``dst``."""
+        args = PullArgs(url=url, dst=dst).wire()
+        result = self.run(
+            op_id, "image.pull", args, on_progress=on_progress, should_cancel=should_cancel
+        )
+        return ImageInfo.model_validate(result)

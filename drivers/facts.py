@@ -59,8 +59,22 @@ def block_devices(sys_block: Path = SYS_BLOCK, by_id_dir: Path = DISK_BY_ID) -> 
     return devices
 
 
+def pool_support() -> tuple[list[str], dict[str, str]]:
+    """Pool types this host can run, and why it cannot run the others."""
+    from drivers import disk, netmount
+
+    reasons = {
+        "disk": disk.unsupported_reason(),
+        "nfs": netmount.unsupported_reason("nfs"),
+        "samba": netmount.unsupported_reason("samba"),
+    }
+    supported = ["local-storage", "smp", *(kind for kind, why in reasons.items() if why is None)]
+    return supported, {kind: why for kind, why in reasons.items() if why is not None}
+
+
 def host_facts(data_dir: Path) -> HostFacts:
     stat = os.statvfs(data_dir)
+    supported, unsupported = pool_support()
     return HostFacts(
         hostname=socket.gethostname(),
         data_dir=str(data_dir),
@@ -68,4 +82,6 @@ def host_facts(data_dir: Path) -> HostFacts:
         data_dir_available_bytes=stat.f_bavail * stat.f_frsize,
         block_devices=block_devices(),
         qemu_img=qemu_img_version(),
+        pool_types=supported,
+        unsupported_pool_types=unsupported,
     )

@@ -6,6 +6,8 @@ travel in camelCase (``opId``, ``backingFile``) but snake_case is accepted too.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from enum import StrEnum
 from typing import Any
@@ -78,6 +80,25 @@ class VolumeCreateArgs(AgentModel):
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+
+class DiskConnectArgs(AgentModel):
+    """Make ``device`` a pool: a filesystem is made if it is empty, then it is mounted
+    at ``<data dir>/mounts/<name>``. ``force`` overwrites data of unknown origin."""
+
+    device: str
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+    force: bool = False
+
+
+class MountArgs(AgentModel):
+    """Mount a network share (``nfs``: ``server:/export``; ``samba``: ``//server/share``)
+    at ``<data dir>/mounts/<name>`` and make it a pool."""
+
+    kind: str = Field(pattern=r"^(nfs|samba)$")
+    source: str
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+    options: list[str] = Field(default_factory=list)
 
 
 class PathArgs(AgentModel):
@@ -177,6 +198,12 @@ class HostFacts(AgentModel):
     data_dir_available_bytes: int
     block_devices: list[BlockDevice]
     qemu_img: str | None = Field(default=None, description="qemu-img version, None if absent.")
+    pool_types: list[str] = Field(
+        default_factory=list, description="Pool drivers this host can run (local-storage, ...)."
+    )
+    unsupported_pool_types: dict[str, str] = Field(
+        default_factory=dict, description="Pool drivers this host cannot run, with the reason."
+    )
 
 
 class PoolFiles(AgentModel):
@@ -198,3 +225,30 @@ class ImageChain(AgentModel):
 class VolumeDeleted(AgentModel):
     path: str
     existed: bool
+
+
+# --- volumes area: renames and cross-host copies ----------------------------
+
+
+class RenameArgs(AgentModel):
+    """Move an image within the pools; repeated after it happened, it answers the same."""
+
+    src: str
+    dst: str
+
+
+class PullArgs(AgentModel):
+    """Fetch an image that another agent exports (``url`` carries its ticket) into ``dst``."""
+
+    url: str
+    dst: str
+
+
+EXPORT_PATH = "/v1/exports"
+
+
+def export_ticket(token: str, path: str, expires: int) -> str:
+    """What lets another agent read one exported file until ``expires`` (unix seconds)
+    without knowing this agent's token: an HMAC of the path and expiry under the token."""
+    message = f"export\n{path}\n{expires}".encode()
+    return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()

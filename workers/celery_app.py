@@ -6,8 +6,10 @@ from typing import Any
 
 from celery import Celery
 
-from volplane.settings import Settings
 from volplane.runtime import DELIVER_WEBHOOK, RUN_JOB, SWEEP, Runtime
+from volplane.settings import Settings
+
+HEARTBEAT = "volplane.heartbeat"
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -39,28 +41,40 @@ def make_celery(settings: Settings) -> Celery:
         worker_send_task_events=False,
         beat_schedule={
             "sweep": {"task": SWEEP, "schedule": settings.sweep_interval_seconds},
+            "heartbeat": {
+                "task": HEARTBEAT,
+                "schedule": settings.heartbeat_interval_seconds,
+                # A beat missed while workers were busy is dropped, not run late.
+                "options": {"expires": settings.heartbeat_interval_seconds},
+            },
         },
         timezone="UTC",
     )
     runtime = Runtime(settings, app)
-    app.volplane_runtime = runtime  # type: ignore[attr-defined]
+    app.volplane_runtime = runtime
 
-    @app.task(name=RUN_JOB, acks_late=True)  # type: ignore[untyped-decorator]
+    @app.task(name=RUN_JOB, acks_late=True)
     def run_job_task(job_uuid: str) -> str:
         from workers.runner import run_job
 
         return run_job(runtime, job_uuid)
 
-    @app.task(name=DELIVER_WEBHOOK)  # type: ignore[untyped-decorator]
+    @app.task(name=DELIVER_WEBHOOK)
     def deliver_webhook_task(job_uuid: str) -> str:
         from workers.webhook_task import deliver_webhook
 
         return deliver_webhook(runtime, job_uuid)
 
-    @app.task(name=SWEEP)  # type: ignore[untyped-decorator]
+    @app.task(name=SWEEP)
     def sweep_task() -> dict[str, Any]:
         from workers.sweeper import sweep
 
         return vars(sweep(runtime))
+
+    @app.task(name=HEARTBEAT)
+    def heartbeat_task() -> dict[str, Any]:
+        from workers.heartbeat import heartbeat
+
+        return vars(heartbeat(runtime))
 
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -15,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -23,11 +24,12 @@ from drivers.agent.config import AgentConfig
 from drivers.agent.operations import OperationTable
 from drivers.agent.pools import ConnectedPools
 from drivers.facts import host_facts
-from schemas.agent import Health, StartOperation
+from schemas.agent import EXPORT_PATH, Health, StartOperation, export_ticket
 from volplane.errors import (
     AgentAuthFailed,
     InvalidJSON,
     InvalidParameter,
+    InvalidStoragePath,
     MethodNotAllowed,
     RouteNotFound,
     VolplaneError,
@@ -42,7 +44,8 @@ class BearerAuth:
         self._expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        # Exports carry their own ticket (schemas.agent.export_ticket), checked by the route.
+        if scope["type"] == "http" and scope["path"] != EXPORT_PATH:
             given = dict(scope["headers"]).get(b"authorization", b"")
             if not hmac.compare_digest(given, self._expected):
                 # AgentAuthFailed is a 502 when a worker reports it; here it is the 401 itself.
@@ -114,6 +117,23 @@ def create_agent_app(config: AgentConfig) -> Starlette:
         op = table.cancel(request.path_params["op_id"])
         return JSONResponse(op.record.wire())
 
+    async def export_file(request: Request) -> Response:
+        """One pool file for another agent's ``image.pull``, if the ticket is valid."""
+        path = request.query_params.get("path", "")
+        try:
+            expires = int(request.query_params.get("expires", ""))
+        except ValueError as exc:
+            raise InvalidParameter("expires must be unix seconds") from exc
+        expected = export_ticket(config.token, path, expires)
+        ticket = request.query_params.get("ticket", "")
+        if expires < time.time() or not hmac.compare_digest(ticket.encode(), expected.encode()):
+            refused = AgentAuthFailed("missing, wrong or expired export ticket")
+            return JSONResponse(refused.to_body(), status_code=401)
+        resolved = pools.resolve(path)
+        if not resolved.is_file():
+            raise InvalidStoragePath(f"{path} does not exist or is not a file")
+        return FileResponse(resolved, media_type="application/octet-stream")
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -126,6 +146,7 @@ def create_agent_app(config: AgentConfig) -> Starlette:
             Route("/v1/operations/{op_id}", start_operation, methods=["PUT"]),
             Route("/v1/operations/{op_id}", get_operation, methods=["GET"]),
             Route("/v1/operations/{op_id}/cancel", cancel_operation, methods=["POST"]),
+            Route(EXPORT_PATH, export_file, methods=["GET"]),
         ],
         middleware=[Middleware(BearerAuth, token=config.token)],
         exception_handlers={VolplaneError: _volplane_error, HTTPException: _http_error},

@@ -5,19 +5,24 @@ Handlers are plain blocking functions; the operation table runs them in threads.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drivers import local_dir, qcow2
+import httpx
+
+from drivers import disk, local_dir, netmount, qcow2
 from drivers.agent.pools import ConnectedPools
 from schemas.agent import (
     AgentModel,
     ConvertArgs,
+    DiskConnectArgs,
     ImageChain,
     ImageInfo,
     ImageMap,
+    MountArgs,
     OverlayArgs,
     PathArgs,
     PoolArgs,
@@ -25,12 +30,14 @@ from schemas.agent import (
     PoolConnectArgs,
     PoolDisconnected,
     PoolFiles,
+    PullArgs,
     RebaseArgs,
+    RenameArgs,
     VolumeCreateArgs,
     VolumeDeleted,
     VolumeResizeArgs,
 )
-from volplane.errors import InvalidStoragePath
+from volplane.errors import AgentError, AgentUnreachable, InvalidStoragePath, JobCancelled
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,30 @@ def pool_files(ctx: Context, args: PoolArgs) -> PoolFiles:
 
 def pool_disconnect(ctx: Context, args: PoolArgs) -> PoolDisconnected:
     return PoolDisconnected(root=args.root, was_connected=ctx.pools.disconnect(args.root))
+
+
+def _mount_dir(ctx: Context, name: str) -> Path:
+    return ctx.pools.data_dir / "mounts" / name
+
+
+def disk_connect(ctx: Context, args: DiskConnectArgs) -> PoolCapacity:
+    mounted = disk.prepare(args.device, _mount_dir(ctx, args.name), force=args.force)
+    return local_dir.capacity(ctx.pools.adopt(mounted))
+
+
+def pool_mount(ctx: Context, args: MountArgs) -> PoolCapacity:
+    mounted = netmount.mount(args.kind, args.source, _mount_dir(ctx, args.name), args.options)
+    return local_dir.capacity(ctx.pools.adopt(mounted))
+
+
+def pool_unmount(ctx: Context, args: PoolArgs) -> PoolDisconnected:
+    """Stops serving a mounted pool (disk, nfs, samba) and unmounts it."""
+    root = Path(args.root)
+    if root.parent != ctx.pools.data_dir / "mounts":
+        raise InvalidStoragePath(f"{args.root} is not a mount this agent made")
+    was_connected = ctx.pools.disconnect(args.root)
+    disk.release(root)
+    return PoolDisconnected(root=args.root, was_connected=was_connected)
 
 
 def volume_create(ctx: Context, args: VolumeCreateArgs) -> ImageInfo:
@@ -132,6 +163,57 @@ def _existing(ctx: Context, path: str) -> Path:
     return resolved
 
 
+# --- volumes area: renames and cross-host copies ------------------------------
+
+
+def image_rename(ctx: Context, args: RenameArgs) -> ImageInfo:
+    src, dst = ctx.pools.resolve(args.src), ctx.pools.resolve(args.dst)
+    if not src.exists() and dst.is_file():
+        return qcow2.info(dst)  # done before, by an agent that died before answering
+    if dst.exists():
+        raise InvalidStoragePath(f"{args.dst} already exists")
+    os.replace(_existing(ctx, args.src), dst)
+    return qcow2.info(dst)
+
+
+def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
+    """Streams an image another agent exports into ``dst``, written beside it and renamed
+    when complete, so ``dst`` never holds a partial image."""
+    dst = ctx.pools.resolve(args.dst)
+    if dst.exists():
+        raise InvalidStoragePath(f"{args.dst} already exists")
+    part = qcow2.part_path(dst)
+    try:
+        with httpx.stream("GET", args.url, timeout=httpx.Timeout(60.0, connect=5.0)) as answer:
+            if answer.is_error:
+                raise AgentError(f"export at {answer.url.host} answered {answer.status_code}")
+            length = int(answer.headers.get("content-length") or 0)
+            done, last = 0, -1
+            with part.open("wb") as out:
+                for chunk in answer.iter_bytes(1 << 20):
+                    if ctx.cancel_requested():
+                        raise JobCancelled(f"pull into {args.dst} was cancelled")
+                    out.write(chunk)
+                    done += len(chunk)
+                    percent = 100 * done // length if length else 0
+                    if percent != last:
+                        last = percent
+                        ctx.report_progress(percent)
+                out.flush()
+                os.fsync(out.fileno())
+        pulled = qcow2.info(part)
+        if pulled.backing_file:
+            raise InvalidStoragePath(f"the image pulled into {args.dst} depends on a backing file")
+        os.replace(part, dst)
+    except httpx.HTTPError as exc:
+        part.unlink(missing_ok=True)
+        raise AgentUnreachable(f"fetching {args.dst} from another agent failed: {exc}") from exc
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return qcow2.info(dst)
+
+
 COMMANDS: dict[str, Command] = {
     command.name: command
     for command in [
@@ -139,6 +221,9 @@ COMMANDS: dict[str, Command] = {
         Command("pool.capacity", PoolArgs, pool_capacity),
         Command("pool.files", PoolArgs, pool_files),
         Command("pool.disconnect", PoolArgs, pool_disconnect),
+        Command("disk.connect", DiskConnectArgs, disk_connect),
+        Command("pool.mount", MountArgs, pool_mount),
+        Command("pool.unmount", PoolArgs, pool_unmount),
         Command("volume.create", VolumeCreateArgs, volume_create),
         Command("volume.info", PathArgs, volume_info),
         Command("volume.delete", PathArgs, volume_delete),
@@ -149,5 +234,7 @@ COMMANDS: dict[str, Command] = {
         Command("image.convert", ConvertArgs, image_convert),
         Command("image.map", PathArgs, image_map),
         Command("image.chain", PathArgs, image_chain),
+        Command("image.rename", RenameArgs, image_rename),
+        Command("image.pull", PullArgs, image_pull),
     ]
 }

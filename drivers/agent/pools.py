@@ -24,6 +24,18 @@ class ConnectedPools:
         if state_file.exists():
             self._roots = {Path(p) for p in json.loads(state_file.read_text())}
 
+    @property
+    def data_dir(self) -> Path:
+        return self._state_file.parent
+
+    def adopt(self, root: Path) -> Path:
+        """Serves a directory the agent made itself (a mount under its data dir)."""
+        resolved = Path(os.path.realpath(root))
+        with self._lock:
+            self._roots.add(resolved)
+            self._save()
+        return resolved
+
     def roots(self) -> tuple[Path, ...]:
         with self._lock:
             return tuple(sorted(self._roots))

@@ -1,0 +1,159 @@
+"""``/v1/backup-storage`` (ZStack §4.5): ``image-store`` directories on hosts."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.auth import authenticate
+from api.body import action_params, create_params, read_json
+from api.listing import list_collection
+from api.query import QueryableResource, QueryRelation
+from api.resources import D, I, S, fields
+from api.submit import submit
+from schemas.infra import BackupStorage, Host
+from schemas.infra_inventories import backup_storage_inventory
+from schemas.tables import new_uuid
+from volplane.runtime import Runtime
+from volplane.store.infra import backup_storage_for_capacity
+
+_ACTIONS = {
+    "reconnectBackupStorage": "ReconnectBackupStorage",
+    "changeBackupStorageState": "ChangeBackupStorageState",
+    "updateBackupStorage": "UpdateBackupStorage",
+}
+_NOT_RECORDED = {"username", "password", "sshPort"}
+
+
+async def add_image_store(request: Request) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request)
+    params = {k: v for k, v in create_params(body).items() if k not in _NOT_RECORDED}
+    resource_uuid = params.get("resourceUuid") or new_uuid()
+    return await submit(
+        request,
+        caller,
+        "AddImageStoreBackupStorage",
+        params,
+        resource_uuid=resource_uuid,
+        raw_body=body,
+    )
+
+
+async def list_backup_storage(request: Request) -> Response:
+    return await list_collection(request, "backupStorage")
+
+
+def _list_param(request: Request, name: str) -> list[str]:
+    values: list[str] = []
+    for raw in request.query_params.getlist(name):
+        values.extend(v for v in raw.split(",") if v)
+    return values
+
+
+async def capacities(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    await authenticate(request)
+
+    def run() -> dict[str, int]:
+        with runtime.sessions() as session:
+            found = backup_storage_for_capacity(
+                session,
+                uuids=_list_param(request, "backupStorageUuids"),
+                zone_uuids=_list_param(request, "zoneUuids"),
+            )
+            return {
+                "totalCapacity": sum(s.total_capacity for s in found),
+                "availableCapacity": sum(s.available_capacity for s in found),
+                "usedCapacity": sum(s.used_capacity for s in found),
+            }
+
+    return JSONResponse({**await run_in_threadpool(run), "success": True})
+
+
+async def storage_actions(request: Request) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request)
+    action, params = action_params(body, set(_ACTIONS))
+    uuid = request.path_params["uuid"]
+    return await submit(
+        request,
+        caller,
+        _ACTIONS[action],
+        {**params, "uuid": uuid},
+        resource_uuid=uuid,
+        raw_body=body,
+    )
+
+
+async def delete_storage(request: Request) -> Response:
+    caller = await authenticate(request)
+    uuid = request.path_params["uuid"]
+    query = dict(request.query_params)
+    return await submit(
+        request,
+        caller,
+        "DeleteBackupStorage",
+        {"uuid": uuid, **query},
+        resource_uuid=uuid,
+        raw_body=query,
+    )
+
+
+async def attach(request: Request) -> Response:
+    return await _attachment(request, "AttachBackupStorageToZone")
+
+
+async def detach(request: Request) -> Response:
+    return await _attachment(request, "DetachBackupStorageFromZone")
+
+
+async def _attachment(request: Request, api_name: str) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request, required=False)
+    storage = request.path_params["storage"]
+    params = {"zoneUuid": request.path_params["zone"], "backupStorageUuid": storage}
+    return await submit(request, caller, api_name, params, resource_uuid=storage, raw_body=body)
+
+
+ROUTES = [
+    Route("/v1/backup-storage", list_backup_storage, methods=["GET"]),
+    Route("/v1/backup-storage/capacities", capacities, methods=["GET"]),
+    Route("/v1/backup-storage/image-store", add_image_store, methods=["POST"]),
+    Route("/v1/backup-storage/{uuid}", list_backup_storage, methods=["GET"]),
+    Route("/v1/backup-storage/{uuid}", delete_storage, methods=["DELETE"]),
+    Route("/v1/backup-storage/{uuid}/actions", storage_actions, methods=["PUT"]),
+    Route("/v1/zones/{zone}/backup-storage/{storage}", attach, methods=["POST"]),
+    Route("/v1/zones/{zone}/backup-storage/{storage}", detach, methods=["DELETE"]),
+]
+
+QUERYABLE = [
+    (
+        QueryableResource(
+            name="backupStorage",
+            model=BackupStorage,
+            fields=fields(
+                ("uuid", BackupStorage.uuid, S),
+                ("name", BackupStorage.name, S),
+                ("description", BackupStorage.description, S),
+                ("type", BackupStorage.type, S),
+                ("url", BackupStorage.url, S),
+                ("hostUuid", BackupStorage.host_uuid, S),
+                ("state", BackupStorage.state, S),
+                ("status", BackupStorage.status, S),
+                ("totalCapacity", BackupStorage.total_capacity, I),
+                ("availableCapacity", BackupStorage.available_capacity, I),
+                ("usedCapacity", BackupStorage.used_capacity, I),
+                ("createDate", BackupStorage.create_date, D),
+                ("lastOpDate", BackupStorage.last_op_date, D),
+            ),
+            relations={
+                "host": QueryRelation("host", "host", BackupStorage.host_uuid, Host.uuid),
+            },
+            tag_resource_type="BackupStorage",
+        ),
+        backup_storage_inventory,
+    )
+]

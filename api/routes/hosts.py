@@ -1,0 +1,113 @@
+"""``/v1/hosts`` (ZStack §4.3): hosts are registered host agents."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.auth import authenticate
+from api.body import action_params, create_params, read_json
+from api.listing import list_collection
+from api.query import QueryableResource, QueryRelation
+from api.resources import D, I, S, fields
+from api.submit import build_request, submit
+from schemas.infra import Cluster, Host
+from schemas.infra_inventories import host_inventory
+from schemas.infra_requests import AddKvmHostParams
+from schemas.tables import Zone, new_uuid
+
+_ACTIONS = {
+    "reconnectHost": "ReconnectHost",
+    "changeHostState": "ChangeHostState",
+    "updateHost": "UpdateHost",
+}
+# Never recorded with the job: the token becomes a job secret, ssh fields are unused.
+_NOT_RECORDED = {"agentToken", "username", "password", "sshPort"}
+
+
+async def add_kvm_host(request: Request) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request)
+    params = create_params(body)
+    checked = build_request(AddKvmHostParams, params)
+    assert isinstance(checked, AddKvmHostParams)
+    recorded = {k: v for k, v in params.items() if k not in _NOT_RECORDED}
+    resource_uuid = params.get("resourceUuid") or new_uuid()
+    return await submit(
+        request,
+        caller,
+        "AddKVMHost",
+        recorded,
+        resource_uuid=resource_uuid,
+        raw_body=body,
+        recorded_params=recorded,
+        secrets={"agentToken": checked.agentToken},
+    )
+
+
+async def list_hosts(request: Request) -> Response:
+    return await list_collection(request, "host")
+
+
+async def host_actions(request: Request) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request)
+    action, params = action_params(body, set(_ACTIONS))
+    uuid = request.path_params["uuid"]
+    return await submit(
+        request,
+        caller,
+        _ACTIONS[action],
+        {**params, "uuid": uuid},
+        resource_uuid=uuid,
+        raw_body=body,
+    )
+
+
+async def delete_host(request: Request) -> Response:
+    caller = await authenticate(request)
+    uuid = request.path_params["uuid"]
+    query = dict(request.query_params)
+    return await submit(
+        request, caller, "DeleteHost", {"uuid": uuid, **query}, resource_uuid=uuid, raw_body=query
+    )
+
+
+ROUTES = [
+    Route("/v1/hosts/kvm", add_kvm_host, methods=["POST"]),
+    Route("/v1/hosts", list_hosts, methods=["GET"]),
+    Route("/v1/hosts/{uuid}", list_hosts, methods=["GET"]),
+    Route("/v1/hosts/{uuid}", delete_host, methods=["DELETE"]),
+    Route("/v1/hosts/{uuid}/actions", host_actions, methods=["PUT"]),
+]
+
+QUERYABLE = [
+    (
+        QueryableResource(
+            name="host",
+            model=Host,
+            fields=fields(
+                ("uuid", Host.uuid, S),
+                ("name", Host.name, S),
+                ("description", Host.description, S),
+                ("zoneUuid", Host.zone_uuid, S),
+                ("clusterUuid", Host.cluster_uuid, S),
+                ("managementIp", Host.management_ip, S),
+                ("agentPort", Host.agent_port, I),
+                ("hypervisorType", Host.hypervisor_type, S),
+                ("state", Host.state, S),
+                ("status", Host.status, S),
+                ("lastHeartbeat", Host.last_heartbeat, D),
+                ("createDate", Host.create_date, D),
+                ("lastOpDate", Host.last_op_date, D),
+            ),
+            relations={
+                "zone": QueryRelation("zone", "zone", Host.zone_uuid, Zone.uuid),
+                "cluster": QueryRelation("cluster", "cluster", Host.cluster_uuid, Cluster.uuid),
+            },
+            tag_resource_type="Host",
+        ),
+        host_inventory,
+    )
+]

@@ -1,0 +1,240 @@
+"""``/v1/primary-storage`` (ZStack §4.4): pools, their capacity, types and clusters.
+
+A pool with ``availTenants`` is visible only to those tenants (and admins); to the
+others it does not exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.auth import authenticate
+from api.body import action_params, create_params, read_json
+from api.listing import QUERY_KEYS
+from api.query import (
+    QueryableResource,
+    QueryRelation,
+    compile_query,
+    parse_query,
+    run_query,
+)
+from api.resources import D, F, I, S, fields, inventory_of, query_registry
+from api.submit import submit
+from schemas.infra import Host, PrimaryStorage
+from schemas.infra_inventories import primary_storage_inventory
+from schemas.infra_requests import POOL_TYPES
+from schemas.tables import Zone, new_uuid
+from volplane.capacity import PoolCapacity, summed
+from volplane.errors import InvalidQuery, ResourceNotFound, RouteNotFound
+from volplane.runtime import Runtime
+from volplane.store.infra import pool_type_support, pools_for_capacity, visible_to_tenant
+from workers.operations.primary_storage import ALLOCATOR_STRATEGIES
+
+_ACTIONS = {
+    "reconnectPrimaryStorage": "ReconnectPrimaryStorage",
+    "changePrimaryStorageState": "ChangePrimaryStorageState",
+    "syncPrimaryStorageCapacity": "SyncPrimaryStorageCapacity",
+    "updatePrimaryStorage": "UpdatePrimaryStorage",
+}
+
+
+async def add_primary_storage(request: Request) -> Response:
+    kind = request.path_params["kind"]
+    if kind not in POOL_TYPES:
+        raise RouteNotFound(f"POST {request.url.path}: pool types are {', '.join(POOL_TYPES)}")
+    caller = await authenticate(request)
+    body = await read_json(request)
+    params = {**create_params(body), "type": kind}
+    resource_uuid = params.get("resourceUuid") or new_uuid()
+    return await submit(
+        request, caller, "AddPrimaryStorage", params, resource_uuid=resource_uuid, raw_body=body
+    )
+
+
+async def list_primary_storage(request: Request) -> Response:
+    """``list_collection`` plus the availTenants rule for tenants."""
+    runtime: Runtime = request.app.state.runtime
+    caller = await authenticate(request)
+    pairs = request.query_params.multi_items()
+    unknown = sorted({key for key, _ in pairs} - QUERY_KEYS)
+    if unknown:
+        raise InvalidQuery(f"unknown query parameters {unknown}; allowed: {sorted(QUERY_KEYS)}")
+    uuid = request.path_params.get("uuid")
+    if uuid is not None:
+        pairs = [*pairs, ("q", f"uuid={uuid}")]
+    spec = parse_query(pairs)
+    compiled = compile_query(query_registry(), "primaryStorage", spec, tenant=caller.tenant)
+    if caller.tenant is not None:
+        visible = visible_to_tenant(caller.tenant)
+        compiled = dataclasses.replace(
+            compiled,
+            rows=compiled.rows.where(visible),
+            total=None if compiled.total is None else compiled.total.where(visible),
+        )
+
+    def run() -> Any:
+        with runtime.sessions() as session:
+            result = run_query(session, compiled)
+            return result, [inventory_of("primaryStorage", row) for row in result.rows]
+
+    result, inventories = await run_in_threadpool(run)
+    if uuid is not None and not result.rows and not spec.count:
+        raise ResourceNotFound(f"primary storage {uuid} does not exist")
+    if spec.count:
+        return JSONResponse({"total": result.total})
+    if spec.fields:
+        inventories = [{k: inv.get(k) for k in spec.fields} for inv in inventories]
+    answer: dict[str, Any] = {"inventories": inventories}
+    if result.total is not None:
+        answer["total"] = result.total
+    return JSONResponse(answer)
+
+
+def _list_param(request: Request, name: str) -> list[str]:
+    values: list[str] = []
+    for raw in request.query_params.getlist(name):
+        values.extend(v for v in raw.split(",") if v)
+    return values
+
+
+async def capacities(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    caller = await authenticate(request)
+
+    def run() -> list[PoolCapacity]:
+        with runtime.sessions() as session:
+            pools = pools_for_capacity(
+                session,
+                pool_uuids=_list_param(request, "primaryStorageUuids"),
+                zone_uuids=_list_param(request, "zoneUuids"),
+                cluster_uuids=_list_param(request, "clusterUuids"),
+                tenant=caller.tenant,
+            )
+            return [
+                PoolCapacity(
+                    total=p.total_capacity,
+                    available=p.available_capacity,
+                    allocated=p.allocated_capacity,
+                    threshold=p.over_allocation_threshold,
+                )
+                for p in pools
+            ]
+
+    return JSONResponse({**summed(await run_in_threadpool(run)), "success": True})
+
+
+async def types(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    await authenticate(request)
+
+    def run() -> tuple[list[str], dict[str, str]]:
+        with runtime.sessions() as session:
+            return pool_type_support(session)
+
+    supported, unsupported = await run_in_threadpool(run)
+    return JSONResponse({"primaryStorageTypes": supported, "unsupported": unsupported})
+
+
+async def strategies(request: Request) -> Response:
+    await authenticate(request)
+    return JSONResponse({"primaryStorageAllocatorStrategies": ALLOCATOR_STRATEGIES})
+
+
+async def pool_actions(request: Request) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request)
+    action, params = action_params(body, set(_ACTIONS))
+    uuid = request.path_params["uuid"]
+    return await submit(
+        request,
+        caller,
+        _ACTIONS[action],
+        {**params, "uuid": uuid},
+        resource_uuid=uuid,
+        raw_body=body,
+    )
+
+
+async def delete_pool(request: Request) -> Response:
+    caller = await authenticate(request)
+    uuid = request.path_params["uuid"]
+    query = dict(request.query_params)
+    return await submit(
+        request,
+        caller,
+        "DeletePrimaryStorage",
+        {"uuid": uuid, **query},
+        resource_uuid=uuid,
+        raw_body=query,
+    )
+
+
+async def attach(request: Request) -> Response:
+    return await _attachment(request, "AttachPrimaryStorageToCluster")
+
+
+async def detach(request: Request) -> Response:
+    return await _attachment(request, "DetachPrimaryStorageFromCluster")
+
+
+async def _attachment(request: Request, api_name: str) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request, required=False)
+    pool = request.path_params["pool"]
+    params = {"clusterUuid": request.path_params["cluster"], "primaryStorageUuid": pool}
+    return await submit(request, caller, api_name, params, resource_uuid=pool, raw_body=body)
+
+
+ROUTES = [
+    Route("/v1/primary-storage", list_primary_storage, methods=["GET"]),
+    Route("/v1/primary-storage/capacities", capacities, methods=["GET"]),
+    Route("/v1/primary-storage/types", types, methods=["GET"]),
+    Route("/v1/primary-storage/allocators/strategies", strategies, methods=["GET"]),
+    Route("/v1/primary-storage/{uuid}", list_primary_storage, methods=["GET"]),
+    Route("/v1/primary-storage/{kind}", add_primary_storage, methods=["POST"]),
+    Route("/v1/primary-storage/{uuid}", delete_pool, methods=["DELETE"]),
+    Route("/v1/primary-storage/{uuid}/actions", pool_actions, methods=["PUT"]),
+    Route("/v1/clusters/{cluster}/primary-storage/{pool}", attach, methods=["POST"]),
+    Route("/v1/clusters/{cluster}/primary-storage/{pool}", detach, methods=["DELETE"]),
+]
+
+QUERYABLE = [
+    (
+        QueryableResource(
+            name="primaryStorage",
+            model=PrimaryStorage,
+            fields=fields(
+                ("uuid", PrimaryStorage.uuid, S),
+                ("name", PrimaryStorage.name, S),
+                ("description", PrimaryStorage.description, S),
+                ("zoneUuid", PrimaryStorage.zone_uuid, S),
+                ("hostUuid", PrimaryStorage.host_uuid, S),
+                ("type", PrimaryStorage.type, S),
+                ("url", PrimaryStorage.url, S),
+                ("mountPath", PrimaryStorage.mount_path, S),
+                ("state", PrimaryStorage.state, S),
+                ("status", PrimaryStorage.status, S),
+                ("totalCapacity", PrimaryStorage.total_capacity, I),
+                ("availableCapacity", PrimaryStorage.available_capacity, I),
+                ("totalPhysicalCapacity", PrimaryStorage.total_physical_capacity, I),
+                ("availablePhysicalCapacity", PrimaryStorage.available_physical_capacity, I),
+                ("allocatedCapacity", PrimaryStorage.allocated_capacity, I),
+                ("overAllocationThreshold", PrimaryStorage.over_allocation_threshold, F),
+                ("createDate", PrimaryStorage.create_date, D),
+                ("lastOpDate", PrimaryStorage.last_op_date, D),
+            ),
+            relations={
+                "zone": QueryRelation("zone", "zone", PrimaryStorage.zone_uuid, Zone.uuid),
+                "host": QueryRelation("host", "host", PrimaryStorage.host_uuid, Host.uuid),
+            },
+            tag_resource_type="PrimaryStorage",
+        ),
+        primary_storage_inventory,
+    )
+]
