@@ -316,6 +316,14 @@ class LinkedCloneAcrossPools(StorageError):
     description = "A linked clone must live in the pool of its snapshot"
 
 
+class BackupDataMissing(StorageError):
+    """A backup's manifest is gone from its backup storage (deleted outside volplane)."""
+
+    code = "VOLPLANE.STORAGE.1201"
+    status = 409
+    description = "The backup's data is missing from its backup storage"
+
+
 # --- host agent errors -----------------------------------------------------
 
 

@@ -1,0 +1,198 @@
+"""``/v1/volume-snapshots`` and ``/v1/volumes/{uuid}/volume-snapshots`` (CONTRACT §5).
+
+A snapshot tree is the tree of one volume; its uuid is the volume's uuid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.auth import authenticate
+from api.body import action_params, create_params, read_json
+from api.listing import QUERY_KEYS, list_collection
+from api.query import (
+    QueryableResource,
+    QueryRelation,
+    compile_query,
+    parse_query,
+    run_query,
+)
+from api.resources import D, I, S, fields, query_registry
+from api.routes.volumes import snapshot_volume_uuid
+from api.submit import submit
+from schemas.storage import Volume, VolumeSnapshot
+from schemas.storage_inventories import snapshot_inventory
+from schemas.tables import new_uuid
+from volplane.errors import InvalidQuery, ResourceNotFound
+from volplane.runtime import Runtime
+from volplane.snapshot_tree import SnapshotNode, VolumeTree, tree_view
+
+_ACTIONS = {
+    "revertVolumeFromSnapshot": "RevertVolumeFromSnapshot",
+    "updateVolumeSnapshot": "UpdateVolumeSnapshot",
+}
+
+
+async def create_snapshot(request: Request) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request)
+    params = {**create_params(body), "volumeUuid": request.path_params["uuid"]}
+    resource_uuid = params.get("resourceUuid") or new_uuid()
+    return await submit(
+        request,
+        caller,
+        "CreateVolumeSnapshot",
+        params,
+        resource_uuid=resource_uuid,
+        raw_body=body,
+    )
+
+
+async def list_snapshots(request: Request) -> Response:
+    return await list_collection(request, "volumeSnapshot")
+
+
+async def _submit_on_snapshot(
+    request: Request, api_name: str, params: dict[str, Any], raw_body: dict[str, Any]
+) -> Response:
+    caller = await authenticate(request)
+    uuid = request.path_params["uuid"]
+    params = {**params, "uuid": uuid}
+    params.pop("volumeUuid", None)
+    volume_uuid = await snapshot_volume_uuid(request, caller, uuid)
+    if volume_uuid is not None:
+        params["volumeUuid"] = volume_uuid
+    return await submit(request, caller, api_name, params, resource_uuid=uuid, raw_body=raw_body)
+
+
+async def snapshot_actions(request: Request) -> Response:
+    body = await read_json(request)
+    action, params = action_params(body, set(_ACTIONS))
+    return await _submit_on_snapshot(request, _ACTIONS[action], params, body)
+
+
+async def delete_snapshot(request: Request) -> Response:
+    query = dict(request.query_params)
+    return await _submit_on_snapshot(request, "DeleteVolumeSnapshot", query, query)
+
+
+async def list_trees(request: Request) -> Response:
+    """``{"inventories": [{uuid, volumeUuid, current, tree: [leaves]}]}``: each visible
+    volume that has snapshots, with its tree (see ``volplane.snapshot_tree.tree_view``)."""
+    runtime: Runtime = request.app.state.runtime
+    caller = await authenticate(request)
+    pairs = request.query_params.multi_items()
+    unknown = sorted({key for key, _ in pairs} - QUERY_KEYS)
+    if unknown:
+        raise InvalidQuery(f"unknown query parameters {unknown}; allowed: {sorted(QUERY_KEYS)}")
+    uuid = request.path_params.get("uuid")
+    if uuid is not None:
+        pairs = [*pairs, ("q", f"uuid={uuid}")]
+    spec = parse_query([*pairs, ("q", "snapshots.uuid!=null")])
+    compiled = compile_query(query_registry(), "volumeSnapshotTree", spec, tenant=caller.tenant)
+
+    def run() -> list[dict[str, Any]]:
+        with runtime.sessions() as session:
+            volumes: list[Volume] = run_query(session, compiled).rows
+            snapshots = session.scalars(
+                select(VolumeSnapshot)
+                .where(VolumeSnapshot.volume_uuid.in_([v.uuid for v in volumes]))
+                .order_by(VolumeSnapshot.create_date, VolumeSnapshot.uuid)
+            ).all()
+        return [
+            _tree_inventory(v, [s for s in snapshots if s.volume_uuid == v.uuid]) for v in volumes
+        ]
+
+    inventories = await run_in_threadpool(run)
+    if uuid is not None and not inventories:
+        raise ResourceNotFound(f"snapshot tree {uuid} does not exist")
+    return JSONResponse({"inventories": inventories})
+
+
+def _tree_inventory(volume: Volume, snapshots: list[VolumeSnapshot]) -> dict[str, Any]:
+    tree = VolumeTree.of(
+        head_path=volume.install_path,
+        current=volume.current_snapshot_uuid,
+        base_path=volume.base_path,
+        snapshots=[SnapshotNode(s.uuid, s.parent_uuid, s.install_path) for s in snapshots],
+    )
+    return {
+        "uuid": volume.uuid,
+        "volumeUuid": volume.uuid,
+        "current": True,
+        "currentSnapshotUuid": volume.current_snapshot_uuid,
+        "tree": tree_view(tree, {s.uuid: snapshot_inventory(s) for s in snapshots}),
+    }
+
+
+ROUTES = [
+    Route("/v1/volumes/{uuid}/volume-snapshots", create_snapshot, methods=["POST"]),
+    Route("/v1/volume-snapshots/trees", list_trees, methods=["GET"]),
+    Route("/v1/volume-snapshots/trees/{uuid}", list_trees, methods=["GET"]),
+    Route("/v1/volume-snapshots", list_snapshots, methods=["GET"]),
+    Route("/v1/volume-snapshots/{uuid}", list_snapshots, methods=["GET"]),
+    Route("/v1/volume-snapshots/{uuid}", delete_snapshot, methods=["DELETE"]),
+    Route("/v1/volume-snapshots/{uuid}/actions", snapshot_actions, methods=["PUT"]),
+]
+
+QUERYABLE = [
+    (
+        QueryableResource(
+            name="volumeSnapshot",
+            model=VolumeSnapshot,
+            fields=fields(
+                ("uuid", VolumeSnapshot.uuid, S),
+                ("name", VolumeSnapshot.name, S),
+                ("description", VolumeSnapshot.description, S),
+                ("volumeUuid", VolumeSnapshot.volume_uuid, S),
+                ("accountUuid", VolumeSnapshot.account_uuid, S),
+                ("primaryStorageUuid", VolumeSnapshot.primary_storage_uuid, S),
+                ("parentUuid", VolumeSnapshot.parent_uuid, S),
+                ("size", VolumeSnapshot.size, I),
+                ("volumeSize", VolumeSnapshot.volume_size, I),
+                ("state", VolumeSnapshot.state, S),
+                ("status", VolumeSnapshot.status, S),
+                ("primaryStorageInstallPath", VolumeSnapshot.install_path, S),
+                ("createDate", VolumeSnapshot.create_date, D),
+                ("lastOpDate", VolumeSnapshot.last_op_date, D),
+            ),
+            relations={
+                "volume": QueryRelation(
+                    "volume", "volume", VolumeSnapshot.volume_uuid, Volume.uuid
+                ),
+                "parent": QueryRelation(
+                    "parent", "volumeSnapshot", VolumeSnapshot.parent_uuid, VolumeSnapshot.uuid
+                ),
+            },
+            tenant_column=VolumeSnapshot.account_uuid,
+            tag_resource_type="VolumeSnapshot",
+        ),
+        snapshot_inventory,
+    ),
+    (
+        QueryableResource(
+            name="volumeSnapshotTree",
+            model=Volume,
+            fields=fields(
+                ("uuid", Volume.uuid, S),
+                ("volumeUuid", Volume.uuid, S),
+                ("createDate", Volume.create_date, D),
+                ("lastOpDate", Volume.last_op_date, D),
+            ),
+            relations={
+                "volume": QueryRelation("volume", "volume", Volume.uuid, Volume.uuid),
+                "snapshots": QueryRelation(
+                    "snapshots", "volumeSnapshot", Volume.uuid, VolumeSnapshot.volume_uuid
+                ),
+            },
+            tenant_column=Volume.account_uuid,
+        ),
+        lambda volume: {"uuid": volume.uuid, "volumeUuid": volume.uuid},
+    ),
+]

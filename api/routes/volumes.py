@@ -1,0 +1,194 @@
+"""``/v1/volumes`` (ZStack data volumes; CONTRACT §5) and clones from snapshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.auth import authenticate
+from api.body import action_params, create_params, read_json
+from api.listing import list_collection
+from api.query import QueryableResource, QueryRelation
+from api.resources import D, F, I, S, fields
+from api.submit import submit
+from schemas.infra import PrimaryStorage
+from schemas.storage import Volume, VolumeSnapshot
+from schemas.storage_inventories import volume_inventory
+from schemas.tables import new_uuid
+from volplane.runtime import Runtime
+from volplane.store.accounts import Caller
+
+_ACTIONS = {
+    "resizeDataVolume": "ResizeDataVolume",
+    "updateVolume": "UpdateVolume",
+    "syncVolumeSize": "SyncVolumeSize",
+    "flattenVolume": "FlattenVolume",
+    "changeVolumeState": "ChangeVolumeState",
+}
+
+
+async def snapshot_volume_uuid(request: Request, caller: Caller, snapshot_uuid: str) -> str | None:
+    """The volume of a snapshot the caller may see (the key its jobs serialize on), or
+    None: the job then answers not found, as for any missing resource."""
+    runtime: Runtime = request.app.state.runtime
+
+    def lookup() -> str | None:
+        with runtime.sessions() as session:
+            snapshot = session.get(VolumeSnapshot, snapshot_uuid)
+        if snapshot is None or (
+            caller.tenant is not None and snapshot.account_uuid != caller.tenant
+        ):
+            return None
+        return snapshot.volume_uuid
+
+    return await run_in_threadpool(lookup)
+
+
+async def create_data_volume(request: Request) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request)
+    params = create_params(body)
+    resource_uuid = params.get("resourceUuid") or new_uuid()
+    return await submit(
+        request, caller, "CreateDataVolume", params, resource_uuid=resource_uuid, raw_body=body
+    )
+
+
+async def create_from_snapshot(request: Request) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request)
+    snapshot_uuid = request.path_params["snapshotUuid"]
+    params: dict[str, Any] = {
+        **create_params(body),
+        "snapshotUuid": snapshot_uuid,
+        "sourceVolumeUuid": await snapshot_volume_uuid(request, caller, snapshot_uuid),
+    }
+    if params["sourceVolumeUuid"] is None:
+        del params["sourceVolumeUuid"]
+    resource_uuid = params.get("resourceUuid") or new_uuid()
+    return await submit(
+        request,
+        caller,
+        "CreateDataVolumeFromVolumeSnapshot",
+        params,
+        resource_uuid=resource_uuid,
+        raw_body=body,
+    )
+
+
+async def list_volumes(request: Request) -> Response:
+    return await list_collection(request, "volume")
+
+
+async def volume_actions(request: Request) -> Response:
+    caller = await authenticate(request)
+    body = await read_json(request)
+    action, params = action_params(body, set(_ACTIONS))
+    uuid = request.path_params["uuid"]
+    return await submit(
+        request,
+        caller,
+        _ACTIONS[action],
+        {**params, "uuid": uuid},
+        resource_uuid=uuid,
+        raw_body=body,
+    )
+
+
+async def resize_action(request: Request) -> Response:
+    """ZStack's ``PUT /v1/volumes/data/resize/{uuid}/actions {"resizeDataVolume": ...}``."""
+    caller = await authenticate(request)
+    body = await read_json(request)
+    _, params = action_params(body, {"resizeDataVolume"})
+    uuid = request.path_params["uuid"]
+    return await submit(
+        request,
+        caller,
+        "ResizeDataVolume",
+        {**params, "uuid": uuid},
+        resource_uuid=uuid,
+        raw_body=body,
+    )
+
+
+async def delete_volume(request: Request) -> Response:
+    caller = await authenticate(request)
+    uuid = request.path_params["uuid"]
+    params = {"uuid": uuid, **dict(request.query_params)}
+    return await submit(
+        request,
+        caller,
+        "DeleteVolume",
+        params,
+        resource_uuid=uuid,
+        raw_body=dict(request.query_params),
+    )
+
+
+ROUTES = [
+    Route("/v1/volumes/data", create_data_volume, methods=["POST"]),
+    Route(
+        "/v1/volumes/data/from/volume-snapshots/{snapshotUuid}",
+        create_from_snapshot,
+        methods=["POST"],
+    ),
+    Route("/v1/volumes/data/resize/{uuid}/actions", resize_action, methods=["PUT"]),
+    Route("/v1/volumes", list_volumes, methods=["GET"]),
+    Route("/v1/volumes/{uuid}", list_volumes, methods=["GET"]),
+    Route("/v1/volumes/{uuid}", delete_volume, methods=["DELETE"]),
+    Route("/v1/volumes/{uuid}/actions", volume_actions, methods=["PUT"]),
+]
+
+QUERYABLE = [
+    (
+        QueryableResource(
+            name="volume",
+            model=Volume,
+            fields=fields(
+                ("uuid", Volume.uuid, S),
+                ("name", Volume.name, S),
+                ("description", Volume.description, S),
+                ("type", Volume.type, S),
+                ("format", Volume.format, S),
+                ("primaryStorageUuid", Volume.primary_storage_uuid, S),
+                ("hostUuid", Volume.host_uuid, S),
+                ("accountUuid", Volume.account_uuid, S),
+                ("size", Volume.size, I),
+                ("actualSize", Volume.actual_size, I),
+                ("snapshotSize", Volume.snapshot_size, I),
+                ("snapshotCapacity", Volume.snapshot_capacity, I),
+                ("state", Volume.state, S),
+                ("status", Volume.status, S),
+                ("parentSnapshotUuid", Volume.parent_snapshot_uuid, S),
+                ("cloneProgress", Volume.clone_progress, F),
+                ("installPath", Volume.install_path, S),
+                ("createDate", Volume.create_date, D),
+                ("lastOpDate", Volume.last_op_date, D),
+            ),
+            relations={
+                "primaryStorage": QueryRelation(
+                    "primaryStorage",
+                    "primaryStorage",
+                    Volume.primary_storage_uuid,
+                    PrimaryStorage.uuid,
+                ),
+                "snapshots": QueryRelation(
+                    "snapshots", "volumeSnapshot", Volume.uuid, VolumeSnapshot.volume_uuid
+                ),
+                "parentSnapshot": QueryRelation(
+                    "parentSnapshot",
+                    "volumeSnapshot",
+                    Volume.parent_snapshot_uuid,
+                    VolumeSnapshot.uuid,
+                ),
+            },
+            tenant_column=Volume.account_uuid,
+            tag_resource_type="Volume",
+        ),
+        volume_inventory,
+    )
+]

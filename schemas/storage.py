@@ -1,0 +1,78 @@
+"""Tables of volumes and their snapshot trees (``docs/image-layout.md`` for the files)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from schemas.tables import Base, utcnow
+
+
+class VolumeStatus:
+    CREATING = "Creating"
+    READY = "Ready"
+    DELETING = "Deleting"
+    ERROR = "Error"
+
+
+class Volume(Base):
+    """A data volume: a head qcow2 image in a pool, on top of its snapshot tree."""
+
+    __tablename__ = "volumes"
+
+    uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    account_uuid: Mapped[str] = mapped_column(String(32), index=True)
+    primary_storage_uuid: Mapped[str] = mapped_column(
+        ForeignKey("primary_storage.uuid"), index=True
+    )
+    host_uuid: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    type: Mapped[str] = mapped_column(String(16), default="block")
+    format: Mapped[str] = mapped_column(String(16), default="qcow2")
+    size: Mapped[int] = mapped_column(BigInteger, default=0)  # virtual bytes
+    actual_size: Mapped[int] = mapped_column(BigInteger, default=0)  # head's bytes on disk
+    snapshot_size: Mapped[int] = mapped_column(BigInteger, default=0)  # snapshots' bytes
+    snapshot_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="Enabled", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=VolumeStatus.READY, index=True)
+    install_path: Mapped[str] = mapped_column(String(1024))  # the head image
+    # The image under the snapshot tree: a template (backingFile) or, for a linked
+    # clone, the snapshot image it was cloned from. None: the tree stands alone.
+    base_path: Mapped[str | None] = mapped_column(String(1024), default=None)
+    # The snapshot the head sits on.
+    current_snapshot_uuid: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Linked clones: the snapshot (of another volume) whose image is the base.
+    parent_snapshot_uuid: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    # Full clones: where the data came from (the source is pinned while Creating).
+    source_snapshot_uuid: Mapped[str | None] = mapped_column(String(32), default=None)
+    clone_progress: Mapped[float | None] = mapped_column(Float, default=None)
+    create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class VolumeSnapshot(Base):
+    """A frozen image of a volume, a node of the volume's snapshot tree."""
+
+    __tablename__ = "volume_snapshots"
+
+    uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    volume_uuid: Mapped[str] = mapped_column(
+        ForeignKey("volumes.uuid", ondelete="CASCADE"), index=True
+    )
+    account_uuid: Mapped[str] = mapped_column(String(32), index=True)
+    primary_storage_uuid: Mapped[str] = mapped_column(String(32), index=True)
+    parent_uuid: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    install_path: Mapped[str] = mapped_column(String(1024))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)  # its image's bytes on disk
+    volume_size: Mapped[int] = mapped_column(BigInteger, default=0)  # virtual size when taken
+    state: Mapped[str] = mapped_column(String(16), default="Enabled")
+    status: Mapped[str] = mapped_column(String(16), default="Ready", index=True)
+    create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_volume_snapshots_volume_created", "volume_uuid", "create_date"),)

@@ -1,0 +1,81 @@
+"""Request models of volume, snapshot and clone operations (ZStack field names)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from schemas.requests import Description, Name, RequestModel, ResourceRef, Tagged, Uuid
+
+
+class CreateDataVolume(Tagged):
+    name: Name
+    diskSize: int | None = Field(default=None, gt=0)
+    primaryStorageUuid: Uuid | None = None
+    backingFile: str | None = Field(default=None, min_length=1, max_length=1024)
+    description: Description | None = None
+    # Bound on the space snapshots may take; default three times the size (seed 001).
+    snapshotCapacity: int | None = Field(default=None, ge=0)
+    resourceUuid: Uuid | None = None
+
+
+class DeleteVolume(ResourceRef):
+    force: bool = False
+    deleteMode: Literal["Permissive", "Enforcing"] = "Permissive"
+
+
+class ResizeDataVolume(ResourceRef):
+    size: int = Field(gt=0)
+
+
+class UpdateVolume(ResourceRef):
+    name: Name | None = None
+    description: Description | None = None
+    snapshotCapacity: int | None = Field(default=None, ge=0)
+
+
+class ChangeVolumeState(ResourceRef):
+    stateEvent: Literal["enable", "disable"]
+
+
+class VolumeRef(ResourceRef):
+    """Actions that need only the volume: syncVolumeSize, flattenVolume."""
+
+
+class CreateVolumeSnapshot(Tagged):
+    volumeUuid: Uuid
+    name: Name
+    description: Description | None = None
+    resourceUuid: Uuid | None = None
+
+
+class SnapshotRef(RequestModel):
+    uuid: Uuid
+    # Filled in by the gateway: the snapshot's volume, the key the job serializes on
+    # (None when the snapshot was not found; the job then answers not found).
+    volumeUuid: Uuid | None = None
+
+
+class DeleteVolumeSnapshot(SnapshotRef):
+    deleteMode: Literal["Permissive", "Enforcing"] = "Permissive"
+
+
+class RevertVolumeFromSnapshot(SnapshotRef):
+    pass
+
+
+class UpdateVolumeSnapshot(SnapshotRef):
+    name: Name | None = None
+    description: Description | None = None
+
+
+class CreateDataVolumeFromSnapshot(Tagged):
+    snapshotUuid: Uuid
+    # Filled in by the gateway: the source snapshot's volume (the job serializes on it).
+    sourceVolumeUuid: Uuid | None = None
+    name: Name
+    primaryStorageUuid: Uuid | None = None
+    linked: bool = False
+    description: Description | None = None
+    resourceUuid: Uuid | None = None

@@ -1,0 +1,384 @@
+"""Volume operations (CONTRACT §5, §6): create, delete, resize, sync, update, flatten, state.
+
+How they use transactions: ``ctx.session`` commits only with the job's end, so each
+operation runs its agent steps first (each with ``ctx.op_id(step)``, so a rerun after
+a worker died re-attaches instead of redoing) and writes rows afterwards. The pool row
+is locked last (``lock_pool``) and only long enough to check capacity and record
+``allocatedCapacity``, which is kept equal to the sum of the pool's volume sizes.
+Every operation on a volume or its snapshots serializes on ``Volume:<uuid>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from drivers.client import AgentClient
+from schemas import storage_requests as rq
+from schemas.agent import ImageInfo
+from schemas.infra import PrimaryStorage
+from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
+from schemas.storage_inventories import volume_inventory
+from schemas.tables import utcnow
+from volplane import layout
+from volplane.errors import (
+    DuplicateResource,
+    InvalidParameter,
+    NoPoolAvailable,
+    ResourceInState,
+    ResourceNotFound,
+    VolplaneError,
+    VolumeHasDependents,
+    VolumeShrinkRefused,
+)
+from volplane.operations import JobContext, Operation
+from volplane.snapshot_tree import (
+    Delete,
+    Overlay,
+    Plan,
+    Rebase,
+    Rename,
+    SnapshotNode,
+    VolumeTree,
+    plan_destroy,
+    plan_flatten,
+    step_name,
+)
+from volplane.store.tags import add_tags, delete_tags
+from workers.operations.hosts import CONNECTED, agent_of, require_usable_host
+from workers.operations.primary_storage import (
+    capacity_of,
+    hosts_of_pool,
+    refresh_allocated,
+    tenant_may_use,
+)
+
+# --- helpers shared with snapshots and clones ----------------------------------------
+
+
+def side_session(ctx: JobContext) -> Session:
+    """A session of its own, committed at once (``Creating`` rows, clone progress)."""
+    return Session(bind=ctx.session.get_bind(), expire_on_commit=False)
+
+
+def visible_volume(ctx: JobContext, uuid: str | None, *, lock: bool = True) -> Volume:
+    """The volume (locked for this job) if the caller may see it; else not found."""
+    volume = None
+    if uuid is not None:
+        volume = ctx.session.get(
+            Volume, uuid, with_for_update=True if lock else None, populate_existing=lock
+        )
+    if volume is None or not (ctx.is_admin or volume.account_uuid == ctx.account_uuid):
+        raise ResourceNotFound(f"volume {uuid} does not exist")
+    return volume
+
+
+def require_ready(volume: Volume) -> None:
+    if volume.status != VolumeStatus.READY:
+        raise ResourceInState(f"volume {volume.uuid} is {volume.status}")
+
+
+def pool_of(ctx: JobContext, volume: Volume) -> PrimaryStorage:
+    pool = ctx.session.get(PrimaryStorage, volume.primary_storage_uuid)
+    if pool is None:
+        raise ResourceNotFound(f"primary storage {volume.primary_storage_uuid} does not exist")
+    return pool
+
+
+def agent_for_pool(ctx: JobContext, pool: PrimaryStorage, *, new_work: bool = False) -> AgentClient:
+    """The agent of a host that reaches the pool and can take the work."""
+    hosts = hosts_of_pool(ctx, pool)
+    for host in hosts:
+        usable = host.status == CONNECTED and host.state != "Maintenance"
+        if usable and not (new_work and host.state == "Disabled"):
+            return agent_of(ctx, host)
+    if hosts:
+        require_usable_host(hosts[0], new_work=new_work)
+    raise ResourceInState(f"primary storage {pool.uuid} is reachable from no connected host")
+
+
+def check_pool_open(ctx: JobContext, pool: PrimaryStorage | None, uuid: str) -> PrimaryStorage:
+    """A pool the caller may place new volumes in (a closed pool is reported as absent)."""
+    if pool is None or not tenant_may_use(pool, ctx.account_uuid, ctx.is_admin):
+        raise ResourceNotFound(f"primary storage {uuid} does not exist")
+    if pool.state != "Enabled":
+        raise ResourceInState(f"primary storage {pool.uuid} is {pool.state}")
+    if pool.status != CONNECTED:
+        raise ResourceInState(f"primary storage {pool.uuid} is {pool.status}")
+    return pool
+
+
+def lock_pool(ctx: JobContext, uuid: str) -> PrimaryStorage:
+    pool = ctx.session.get(PrimaryStorage, uuid, with_for_update=True, populate_existing=True)
+    if pool is None:
+        raise ResourceNotFound(f"primary storage {uuid} does not exist")
+    return pool
+
+
+def check_allocate(pool: PrimaryStorage, delta: int) -> None:
+    """Raises InsufficientCapacity if ``delta`` more virtual bytes exceed total * threshold."""
+    if delta > 0:
+        capacity_of(pool).check_allocate(delta, pool=f"primary storage {pool.uuid}")
+
+
+def choose_pool(ctx: JobContext, requested: str | None, size: int) -> PrimaryStorage:
+    """The requested pool, or the allocator's pick: the enabled, connected pool open to
+    the caller with the most available capacity that can still take ``size``."""
+    if requested is not None:
+        pool = check_pool_open(ctx, ctx.session.get(PrimaryStorage, requested), requested)
+        check_allocate(pool, size)
+        return pool
+    candidates = [
+        pool
+        for pool in ctx.session.scalars(
+            select(PrimaryStorage).where(
+                PrimaryStorage.state == "Enabled", PrimaryStorage.status == CONNECTED
+            )
+        )
+        if tenant_may_use(pool, ctx.account_uuid, ctx.is_admin)
+        and capacity_of(pool).can_allocate(size)
+    ]
+    if not candidates:
+        raise NoPoolAvailable(f"no pool open to this account can take {size} more bytes")
+    return max(candidates, key=lambda p: (p.available_capacity, capacity_of(p).allocatable))
+
+
+def snapshots_of(session: Session, volume_uuid: str) -> list[VolumeSnapshot]:
+    return list(
+        session.scalars(
+            select(VolumeSnapshot)
+            .where(VolumeSnapshot.volume_uuid == volume_uuid)
+            .order_by(VolumeSnapshot.create_date, VolumeSnapshot.uuid)
+        )
+    )
+
+
+def tree_of(volume: Volume, snapshots: list[VolumeSnapshot]) -> VolumeTree:
+    return VolumeTree.of(
+        head_path=volume.install_path,
+        current=volume.current_snapshot_uuid,
+        base_path=volume.base_path,
+        snapshots=[SnapshotNode(s.uuid, s.parent_uuid, s.install_path) for s in snapshots],
+    )
+
+
+def run_plan(ctx: JobContext, agent: AgentClient, plan: Plan, prefix: str) -> dict[str, ImageInfo]:
+    """Carries out the plan's image steps in order; the images made or changed, by path.
+
+    No cancel point between steps: a plan stops only when a step fails.
+    """
+    results: dict[str, ImageInfo] = {}
+    for index, step in enumerate(plan.steps):
+        op_id = ctx.op_id(f"{prefix}{step_name(index, step)}")
+        if isinstance(step, Rename):
+            results[step.dst] = agent.rename_image(op_id, step.src, step.dst)
+        elif isinstance(step, Overlay):
+            results[step.path] = agent.create_overlay(op_id, step.path, step.backing)
+        elif isinstance(step, Rebase):
+            results[step.path] = agent.rebase_image(op_id, step.path, step.backing or "")
+        elif isinstance(step, Delete):
+            agent.delete_volume(op_id, step.path)
+    return results
+
+
+def measure(
+    ctx: JobContext, agent: AgentClient, volume: Volume, snapshots: list[VolumeSnapshot], step: str
+) -> None:
+    """Reads sizes from the images: the head's, and the snapshots' (snapshotSize)."""
+    head = agent.volume_info(volume.install_path, op_id=ctx.op_id(f"{step}-head"))
+    volume.actual_size = head.actual_size or 0
+    for index, snapshot in enumerate(snapshots):
+        info = agent.volume_info(snapshot.install_path, op_id=ctx.op_id(f"{step}-{index}"))
+        snapshot.size = info.actual_size or 0
+    volume.snapshot_size = sum(s.size for s in snapshots)
+
+
+def record_size(ctx: JobContext, volume: Volume) -> None:
+    """After a volume's virtual size changed: the pool's allocated capacity follows."""
+    ctx.session.flush()
+    refresh_allocated(ctx.session, lock_pool(ctx, volume.primary_storage_uuid))
+    ctx.session.flush()
+
+
+def done(ctx: JobContext, volume: Volume) -> dict[str, Any]:
+    volume.last_op_date = utcnow()
+    ctx.session.flush()
+    return {"inventory": volume_inventory(volume)}
+
+
+# --- operations --------------------------------------------------------------------
+
+
+def create_data_volume(ctx: JobContext, req: rq.CreateDataVolume) -> dict[str, Any]:
+    uuid = ctx.resource_uuid
+    assert uuid is not None
+    if ctx.session.get(Volume, uuid) is not None:
+        raise DuplicateResource(f"volume {uuid} already exists")
+    if req.diskSize is None and req.backingFile is None:
+        raise InvalidParameter("a data volume needs diskSize or backingFile")
+    pool = choose_pool(ctx, req.primaryStorageUuid, req.diskSize or 0)
+    agent = agent_for_pool(ctx, pool, new_work=True)
+    path = layout.head_path(pool.mount_path, uuid)
+    info = agent.create_volume(
+        ctx.op_id("create"), path, size=req.diskSize, backing_file=req.backingFile
+    )
+    try:
+        pool = check_pool_open(ctx, lock_pool(ctx, pool.uuid), pool.uuid)
+        check_allocate(pool, info.virtual_size)
+    except VolplaneError:
+        agent.delete_volume(ctx.op_id("undo-create"), path)
+        raise
+    volume = Volume(
+        uuid=uuid,
+        name=req.name,
+        description=req.description,
+        account_uuid=ctx.account_uuid,
+        primary_storage_uuid=pool.uuid,
+        host_uuid=pool.host_uuid,
+        size=info.virtual_size,
+        actual_size=info.actual_size or 0,
+        snapshot_size=0,
+        snapshot_capacity=(
+            req.snapshotCapacity if req.snapshotCapacity is not None else 3 * info.virtual_size
+        ),
+        install_path=path,
+        base_path=info.backing_file if req.backingFile else None,
+        status=VolumeStatus.READY,
+    )
+    ctx.session.add(volume)
+    add_tags(ctx.session, uuid, "Volume", system=req.systemTags, user=req.userTags)
+    record_size(ctx, volume)
+    return {"inventory": volume_inventory(volume)}
+
+
+def linked_clones_of(session: Session, volume_uuid: str) -> list[Volume]:
+    of_volume = select(VolumeSnapshot.uuid).where(VolumeSnapshot.volume_uuid == volume_uuid)
+    return list(
+        session.scalars(
+            select(Volume)
+            .where(Volume.parent_snapshot_uuid.in_(of_volume))
+            .order_by(Volume.create_date)
+            .with_for_update()
+        )
+    )
+
+
+def deletion_order(session: Session, volume: Volume) -> list[Volume]:
+    """The volume's linked clones (and theirs), deepest first, then the volume."""
+    order: list[Volume] = []
+
+    def visit(at: Volume) -> None:
+        for clone in linked_clones_of(session, at.uuid):
+            visit(clone)
+        order.append(at)
+
+    visit(volume)
+    return order
+
+
+def delete_volume(ctx: JobContext, req: rq.DeleteVolume) -> dict[str, Any]:
+    """Refused with snapshots or linked clones unless ``force``: then the linked clones
+    (deepest first), each volume's head and its snapshots (children first) go, in order."""
+    volume = visible_volume(ctx, req.uuid)
+    victims = deletion_order(ctx.session, volume)
+    snapshots = {v.uuid: snapshots_of(ctx.session, v.uuid) for v in victims}
+    if not req.force and (len(victims) > 1 or snapshots[volume.uuid]):
+        raise VolumeHasDependents(
+            f"volume {volume.uuid} has {len(snapshots[volume.uuid])} snapshot(s) and "
+            f"{len(victims) - 1} linked clone(s); delete them first or use force=true"
+        )
+    for victim in victims:
+        # A forced delete may take a clone being made; its job then removes its image.
+        if victim.status == VolumeStatus.CREATING and not req.force:
+            raise ResourceInState(f"volume {victim.uuid} is being created; use force=true")
+    for victim in victims:
+        plan = plan_destroy(tree_of(victim, snapshots[victim.uuid]))
+        agent = agent_for_pool(ctx, pool_of(ctx, victim))
+        run_plan(ctx, agent, plan, prefix=f"del-{victim.uuid}-")
+    pools = sorted({v.primary_storage_uuid for v in victims})
+    for victim in victims:
+        for snapshot in snapshots[victim.uuid]:
+            ctx.session.delete(snapshot)
+        delete_tags(ctx.session, victim.uuid)
+        ctx.session.delete(victim)
+    ctx.session.flush()
+    for pool_uuid in pools:
+        refresh_allocated(ctx.session, lock_pool(ctx, pool_uuid))
+    ctx.session.flush()
+    return {}
+
+
+def resize_data_volume(ctx: JobContext, req: rq.ResizeDataVolume) -> dict[str, Any]:
+    """Grow only; the pool must have room for the growth (total * threshold)."""
+    volume = visible_volume(ctx, req.uuid)
+    require_ready(volume)
+    if req.size < volume.size:
+        raise VolumeShrinkRefused(
+            f"volume {volume.uuid} is {volume.size} bytes; shrinking to {req.size} is refused"
+        )
+    if req.size == volume.size:
+        return done(ctx, volume)
+    pool = lock_pool(ctx, volume.primary_storage_uuid)
+    check_allocate(pool, req.size - volume.size)
+    info = agent_for_pool(ctx, pool).resize_volume(
+        ctx.op_id("resize"), volume.install_path, req.size
+    )
+    volume.size = info.virtual_size
+    volume.actual_size = info.actual_size or 0
+    record_size(ctx, volume)
+    return done(ctx, volume)
+
+
+def sync_volume_size(ctx: JobContext, req: rq.VolumeRef) -> dict[str, Any]:
+    """Reads the head's and the snapshots' sizes from the images."""
+    volume = visible_volume(ctx, req.uuid)
+    require_ready(volume)
+    agent = agent_for_pool(ctx, pool_of(ctx, volume))
+    measure(ctx, agent, volume, snapshots_of(ctx.session, volume.uuid), "measure")
+    return done(ctx, volume)
+
+
+def update_volume(ctx: JobContext, req: rq.UpdateVolume) -> dict[str, Any]:
+    volume = visible_volume(ctx, req.uuid)
+    if req.name is not None:
+        volume.name = req.name
+    if req.description is not None:
+        volume.description = req.description
+    if req.snapshotCapacity is not None:
+        volume.snapshot_capacity = req.snapshotCapacity
+    return done(ctx, volume)
+
+
+def change_volume_state(ctx: JobContext, req: rq.ChangeVolumeState) -> dict[str, Any]:
+    volume = visible_volume(ctx, req.uuid)
+    volume.state = "Enabled" if req.stateEvent == "enable" else "Disabled"
+    return done(ctx, volume)
+
+
+def flatten_volume(ctx: JobContext, req: rq.VolumeRef) -> dict[str, Any]:
+    """Copies the base's data (a linked clone's snapshot, a template) into the volume's
+    lowest images, so it depends on nothing outside its own tree."""
+    volume = visible_volume(ctx, req.uuid)
+    require_ready(volume)
+    snapshots = snapshots_of(ctx.session, volume.uuid)
+    plan = plan_flatten(tree_of(volume, snapshots))
+    if plan.steps:
+        agent = agent_for_pool(ctx, pool_of(ctx, volume))
+        run_plan(ctx, agent, plan, prefix="flatten-")
+        measure(ctx, agent, volume, snapshots, "measure")
+    volume.base_path = None
+    volume.parent_snapshot_uuid = None
+    return done(ctx, volume)
+
+
+OPERATIONS: list[Operation[Any]] = [
+    Operation("CreateDataVolume", rq.CreateDataVolume, "Volume", create_data_volume),
+    Operation("DeleteVolume", rq.DeleteVolume, "Volume", delete_volume),
+    Operation("ResizeDataVolume", rq.ResizeDataVolume, "Volume", resize_data_volume),
+    Operation("SyncVolumeSize", rq.VolumeRef, "Volume", sync_volume_size),
+    Operation("UpdateVolume", rq.UpdateVolume, "Volume", update_volume),
+    Operation("ChangeVolumeState", rq.ChangeVolumeState, "Volume", change_volume_state),
+    Operation("FlattenVolume", rq.VolumeRef, "Volume", flatten_volume),
+]
