@@ -1,4 +1,5 @@
-"""The ``volplane`` command: ``up``, ``gateway``, ``worker``, ``beat``, ``agent``, ``migrate``."""
+"""The ``volplane`` command: ``up``, ``gateway``, ``worker``, ``beat``, ``agent``, ``migrate``,
+and the API client commands of :mod:`client.cli`."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from volplane.logs import configure_logging
 from volplane.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {}
+    overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
     return Settings(**overrides)
@@ -141,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="migrate the database and create the admin")
     migrate.add_argument("--data-dir")
     migrate.set_defaults(func=cmd_migrate)
+
+    # The API client commands: login, zone, volume, snapshot, jobs, call.
+    from client.cli import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from schemas.tables import ApiJob, new_uuid
 from volplane.errors import InvalidParameter, JobCancelled, VolplaneError
 from volplane.jobs import JobState
+from volplane.logs import job_logging
 from drivers.client import AgentClient
 from volplane.settings import Settings
 from volplane.runtime import Runtime
@@ -124,6 +125,12 @@ def run_job(runtime: Runtime, job_uuid: str) -> str:
     )
     if job is None:
         return "skipped"
+    with job_logging(job.uuid):
+        return _run_claimed(runtime, job, token)
+
+
+def _run_claimed(runtime: Runtime, job: ApiJob, token: str) -> str:
+    settings = runtime.settings
     account = runtime.accounts.get(job.account_uuid)
     with runtime.sessions() as session:
         ctx = RunContext(
