@@ -32,9 +32,9 @@ check: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-## Benchmarks; results go to docs/benchmarks.md.
+## Benchmarks (all, or `make bench BENCH="jobs query"`); results go to docs/benchmarks.md.
 bench: venv services
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,11 +1,14 @@
 """Runs the benchmarks and writes docs/benchmarks.md.
 
-``python -m bench`` runs every ``bench/bench_*.py``; ``python -m bench jobs`` one of them.
+``python -m bench`` runs every ``bench/bench_*.py``; ``python -m bench jobs query`` only
+those, keeping the other modules' last results (kept in ``docs/benchmarks.json``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
 import pkgutil
 import sys
 import tempfile
@@ -14,7 +17,7 @@ from pathlib import Path
 import bench
 from bench.results import Result, render
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def main(argv: list[str]) -> int:
@@ -22,20 +25,23 @@ def main(argv: list[str]) -> int:
         m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_")
     )
     wanted = [f"bench_{n}" for n in argv] or names
-    results: list[Result] = []
+    store = DOCS / "benchmarks.json"
+    kept: dict[str, list[dict[str, object]]] = (
+        json.loads(store.read_text()) if store.exists() else {}
+    )
     for name in wanted:
         module = importlib.import_module(f"bench.{name}")
         print(f"bench: {name} ...", flush=True)
         with tempfile.TemporaryDirectory(prefix=f"{name}-") as workdir:
-            for result in module.run(Path(workdir)):
-                print(
-                    f"  {result.name}: {result.value:,.1f} {result.unit}"
-                    + (f" (ratio {result.ratio:.2f})" if result.ratio else ""),
-                    flush=True,
-                )
-                results.append(result)
-    DOCS.write_text(render(results, command="make bench"))
-    print(f"bench: wrote {DOCS}")
+            results = module.run(Path(workdir))
+        for result in results:
+            ratio = f" (ratio {result.ratio:.2f})" if result.ratio is not None else ""
+            print(f"  {result.name}: {result.value:,.1f} {result.unit}{ratio}", flush=True)
+        kept[name] = [dataclasses.asdict(r) for r in results]
+    store.write_text(json.dumps(kept, indent=1, ensure_ascii=False) + "\n")
+    everything = [Result(**row) for name in sorted(kept) for row in kept[name]]  # type: ignore[arg-type]
+    (DOCS / "benchmarks.md").write_text(render(everything, command="make bench"))
+    print("bench: wrote docs/benchmarks.md")
     return 0
 
 

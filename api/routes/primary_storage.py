@@ -29,6 +29,7 @@ from api.submit import submit
 from schemas.infra import Host, PrimaryStorage
 from schemas.infra_inventories import primary_storage_inventory
 from schemas.infra_requests import POOL_TYPES
+from schemas.storage import Volume
 from schemas.tables import Zone, new_uuid
 from volplane.capacity import PoolCapacity, summed
 from volplane.errors import InvalidQuery, ResourceNotFound, RouteNotFound
@@ -232,6 +233,9 @@ QUERYABLE = [
             relations={
                 "zone": QueryRelation("zone", "zone", PrimaryStorage.zone_uuid, Zone.uuid),
                 "host": QueryRelation("host", "host", PrimaryStorage.host_uuid, Host.uuid),
+                "volumes": QueryRelation(
+                    "volumes", "volume", PrimaryStorage.uuid, Volume.primary_storage_uuid
+                ),
             },
             tag_resource_type="PrimaryStorage",
         ),

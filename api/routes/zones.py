@@ -9,9 +9,10 @@ from starlette.routing import Route
 from api.auth import authenticate
 from api.body import action_params, create_params, read_json
 from api.listing import list_collection
-from api.query import QueryableResource
+from api.query import QueryableResource, QueryRelation
 from api.resources import D, S, fields
 from api.submit import submit
+from schemas.infra import Cluster, Host, PrimaryStorage
 from schemas.inventories import zone_inventory
 from schemas.tables import Zone, new_uuid
 
@@ -83,6 +84,13 @@ QUERYABLE = [
                 ("createDate", Zone.create_date, D),
                 ("lastOpDate", Zone.last_op_date, D),
             ),
+            relations={
+                "clusters": QueryRelation("clusters", "cluster", Zone.uuid, Cluster.zone_uuid),
+                "hosts": QueryRelation("hosts", "host", Zone.uuid, Host.zone_uuid),
+                "primaryStorage": QueryRelation(
+                    "primaryStorage", "primaryStorage", Zone.uuid, PrimaryStorage.zone_uuid
+                ),
+            },
             tag_resource_type="Zone",
         ),
         zone_inventory,
