@@ -16,13 +16,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from drivers.client import AgentClient
 from schemas.tables import ApiJob, new_uuid
 from volplane.errors import InvalidParameter, JobCancelled, VolplaneError
 from volplane.jobs import JobState
 from volplane.logs import job_logging
-from drivers.client import AgentClient
-from volplane.settings import Settings
 from volplane.runtime import Runtime
+from volplane.settings import Settings
 
 log = logging.getLogger("volplane.runner")
 

@@ -60,9 +60,13 @@ def test_joins_tags_paging_and_tenant_isolation(production_stack: Stack, tmp_pat
 
     # Tags given at creation are stored and queryable
     tagged = admin.call(
-        "POST", "/v1/zones",
-        json={"params": {"name": new_name("tagged")}, "userTags": ["gold"],
-              "systemTags": ["tier::1"]},
+        "POST",
+        "/v1/zones",
+        json={
+            "params": {"name": new_name("tagged")},
+            "userTags": ["gold"],
+            "systemTags": ["tier::1"],
+        },
     ).json()["inventory"]
     assert tagged["name"] in names(admin.get("/v1/zones", params={"q": "__userTag__=gold"}))
     assert tagged["name"] in names(admin.get("/v1/zones", params={"q": "__systemTag__~=tier::%"}))
@@ -77,7 +81,8 @@ def test_paging_counts_sorting_fields_and_errors(production_stack: Stack) -> Non
     q = {"q": f"name~={prefix}-%"}
     assert admin.get("/v1/zones", params={**q, "count": "true"}).json() == {"total": 5}
     page = admin.get(
-        "/v1/zones", params={**q, "sort": "-name", "limit": "2", "start": "1", "replyWithCount": "true"}
+        "/v1/zones",
+        params={**q, "sort": "-name", "limit": "2", "start": "1", "replyWithCount": "true"},
     ).json()
     assert page["total"] == 5
     assert [z["name"] for z in page["inventories"]] == [f"{prefix}-3", f"{prefix}-2"]
