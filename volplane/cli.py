@@ -88,8 +88,11 @@ def cmd_agent(args: argparse.Namespace) -> int:
     if not token:
         print("volplane agent: --token or VOLPLANE_AGENT_TOKEN is required", file=sys.stderr)
         return 2
-    serve(AgentConfig(host=host or "127.0.0.1", port=int(port), data_dir=Path(args.data_dir),
-                      token=token))
+    serve(
+        AgentConfig(
+            host=host or "127.0.0.1", port=int(port), data_dir=Path(args.data_dir), token=token
+        )
+    )
     return 0
 
 
