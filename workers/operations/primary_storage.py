@@ -24,6 +24,7 @@ from schemas.agent import DiskConnectArgs, MountArgs, PoolArgs, PoolCapacity
 from schemas.infra import Cluster, ClusterPrimaryStorage, Host, PrimaryStorage
 from schemas.infra_inventories import primary_storage_inventory
 from schemas.requests import DeleteResource
+from schemas.storage import Volume
 from schemas.tables import Zone, utcnow
 from volplane.capacity import PoolCapacity as CapacityRule
 from volplane.errors import (
@@ -49,10 +50,6 @@ ALLOCATOR_STRATEGIES = ["DefaultPrimaryStorageAllocationStrategy", "LocalStorage
 
 
 def _volume_model() -> Any:
-    try:
-        from schemas.storage import Volume  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
     return Volume
 
 
