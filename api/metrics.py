@@ -95,6 +95,14 @@ class DatabaseCollector(Collector):
         yield from self._infrastructure()
 
     def _infrastructure(self) -> Iterator[Metric]:
+        latency = GaugeMetricFamily(
+            "volplane_agent_latency_seconds",
+            "Round trip of the last heartbeat call to each host's agent.",
+            labels=["host_uuid", "host_name"],
+        )
+        for host_uuid, name, millis in self.stats.agent_latencies():
+            latency.add_metric([host_uuid, name], millis / 1000)
+        yield latency
         tables = _infrastructure_tables()
         for name, table, help_text in tables:
             family = GaugeMetricFamily(name, help_text, labels=["status", "state"])

@@ -42,6 +42,8 @@ class Host(Base):
     hypervisor_type: Mapped[str] = mapped_column(String(32), default="KVM")
     facts: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
     last_heartbeat: Mapped[datetime | None] = mapped_column(default=None)
+    # Round trip of the last heartbeat's health call: the agent latency metric.
+    heartbeat_latency_ms: Mapped[float | None] = mapped_column(Float, default=None)
     create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

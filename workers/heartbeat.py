@@ -10,6 +10,7 @@ still serves. Hosts a running job holds locked are skipped this round.
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ class Probe:
     alive: bool
     error: str | None = None
     serving: frozenset[str] = frozenset()  # pool roots the agent confirmed it serves
+    latency_ms: float | None = None  # round trip of the health call
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,9 @@ def _probe(host: Host, roots: list[str], *, connect_timeout: float, read_timeout
             read_timeout=read_timeout,
             poll_seconds=read_timeout,
         ) as agent:
+            started = time.perf_counter()
             agent.health()
+            latency_ms = (time.perf_counter() - started) * 1000
             serving = set()
             for root in roots:
                 try:
@@ -66,7 +70,7 @@ def _probe(host: Host, roots: list[str], *, connect_timeout: float, read_timeout
                     serving.add(root)
                 except VolplaneError:
                     pass  # the agent lost this pool; it stays Disconnected
-            return Probe(host.uuid, True, serving=frozenset(serving))
+            return Probe(host.uuid, True, serving=frozenset(serving), latency_ms=latency_ms)
     except VolplaneError as exc:
         return Probe(host.uuid, False, error=exc.details)
 
@@ -123,6 +127,7 @@ def _apply(session: Session, hosts: list[Host], probes: list[Probe]) -> dict[str
         status = next_status(host.status, probe.alive)
         if probe.alive:
             host.last_heartbeat = now
+            host.heartbeat_latency_ms = probe.latency_ms
         if status == host.status:
             continue
         changed[host.uuid] = status

@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("hypervisor_type", sa.String(length=32), nullable=False),
         sa.Column("facts", sa.JSON(), nullable=True),
         sa.Column("last_heartbeat", schemas.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("heartbeat_latency_ms", sa.Float(), nullable=True),
         sa.Column("create_date", schemas.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_op_date", schemas.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -72,3 +74,20 @@ def test_metrics_follow_jobs_webhooks_and_queue(production_stack: Stack) -> None
     finally:
         blocker.cancel()
         queued.wait(timeout=60)
+
+
+def test_agent_latency_per_host(production_stack: Stack, tmp_path: Path) -> None:
+    from tests.agents import running_agent
+    from tests.infra import add_host, create_cluster
+
+    admin = production_stack.login()
+    with running_agent(tmp_path / "agent") as agent:
+        zone = admin.create_zone()
+        host = add_host(admin, agent, cluster_uuid=create_cluster(admin, zone["uuid"])["uuid"])
+        labels = {"host_uuid": host["uuid"], "host_name": host["name"]}
+        # The heartbeat (every second in tests) measures each agent's round trip.
+        latency = wait_until(
+            lambda: value(scrape(production_stack), "volplane_agent_latency_seconds", **labels),
+            timeout=30,
+        )
+        assert 0 < latency < 10

@@ -177,6 +177,18 @@ class Stats:
             oldest = oldest.replace(tzinfo=utcnow().tzinfo)
         return JobStats(by_state, duration_buckets, duration_sums, oldest, attempts, webhooks)
 
+    def agent_latencies(self) -> list[tuple[str, str, float]]:
+        """(host uuid, name, heartbeat round trip in ms) of hosts that answered."""
+        from schemas.infra import Host
+
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Host.uuid, Host.name, Host.heartbeat_latency_ms).where(
+                    Host.heartbeat_latency_ms.is_not(None)
+                )
+            )
+            return [(uuid, name, float(ms)) for uuid, name, ms in rows if ms is not None]
+
     def count_by(self, table: Any, *columns: str) -> list[tuple[tuple[str, ...], int]]:
         """Row counts of ``table`` grouped by ``columns`` (e.g. hosts by status)."""
         selected = [getattr(table, name) for name in columns]
