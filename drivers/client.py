@@ -20,15 +20,23 @@ import httpx
 from schemas.agent import (
     EXPORT_PATH,
     OP_ID_PATTERN,
+    BackupCreateArgs,
+    BackupCreated,
+    BackupDeleteArgs,
+    BackupRestoreArgs,
+    ChunkStoreRef,
     ConvertArgs,
+    DiscoverArgs,
     Health,
     HostFacts,
     ImageChain,
     ImageInfo,
     ImageMap,
+    ManageableImages,
     OperationRecord,
     OperationState,
     OverlayArgs,
+    OwnedImage,
     PathArgs,
     PoolArgs,
     PoolCapacity,
@@ -39,9 +47,13 @@ from schemas.agent import (
     RebaseArgs,
     RenameArgs,
     StartOperation,
+    StoreGcArgs,
+    StoreGcResult,
+    StoreUsage,
     VolumeCreateArgs,
     VolumeDeleted,
     VolumeResizeArgs,
+    chunk_store_ticket,
     export_ticket,
 )
 from volplane.errors import (
@@ -340,3 +352,83 @@ class AgentClient:
             op_id, "image.pull", args, on_progress=on_progress, should_cancel=should_cancel
         )
         return ImageInfo.model_validate(result)
+
+    # --- manageable images ------------------------------------------------------
+
+    def manageable_images(
+        self,
+        root: str,
+        owned: list[OwnedImage],
+        *,
+        names: list[str] | None = None,
+        op_id: str | None = None,
+    ) -> ManageableImages:
+        """The pool's files that volumes do not own, judged safe to manage or not."""
+        args = DiscoverArgs(root=root, owned=owned, names=names).wire()
+        result = self.run(op_id or new_op_id(), "pool.manageable", args)
+        return ManageableImages.model_validate(result)
+
+    # --- backups: chunk stores on backup storage --------------------------------
+
+    def chunk_store_ref(self, root: str, *, expires: int, mode: str = "r") -> ChunkStoreRef:
+        """How another agent reaches the chunk store at ``root`` on this agent's host
+        (``mode`` "r" to restore, "rw" to back up) until ``expires`` (unix seconds)."""
+        ticket = chunk_store_ticket(self._token, root, expires, mode)
+        return ChunkStoreRef(
+            root=root, url=self.base_url, expires=expires, mode=mode, ticket=ticket
+        )
+
+    def create_backup(
+        self,
+        op_id: str,
+        src: str,
+        backup_uuid: str,
+        store: ChunkStoreRef,
+        *,
+        base_uuid: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> BackupCreated:
+        """Backs the image at ``src`` up into ``store``; with ``base_uuid`` incrementally."""
+        args = BackupCreateArgs(
+            src=src, backup_uuid=backup_uuid, store=store, base_uuid=base_uuid
+        ).wire()
+        result = self.run(
+            op_id, "backup.create", args, on_progress=on_progress, should_cancel=should_cancel
+        )
+        return BackupCreated.model_validate(result)
+
+    def restore_backup(
+        self,
+        op_id: str,
+        backup_uuid: str,
+        store: ChunkStoreRef,
+        dst: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> ImageInfo:
+        """Writes the backup into a new image at ``dst``, every chunk verified."""
+        args = BackupRestoreArgs(backup_uuid=backup_uuid, store=store, dst=dst).wire()
+        result = self.run(
+            op_id, "backup.restore", args, on_progress=on_progress, should_cancel=should_cancel
+        )
+        return ImageInfo.model_validate(result)
+
+    def delete_backup(
+        self, op_id: str, root: str, backup_uuid: str, *, grace_seconds: float = 0.0
+    ) -> StoreGcResult:
+        args = BackupDeleteArgs(
+            root=root, backup_uuid=backup_uuid, grace_seconds=grace_seconds
+        ).wire()
+        return StoreGcResult.model_validate(self.run(op_id, "backup.delete", args))
+
+    def gc_store(
+        self, root: str, *, grace_seconds: float = 0.0, op_id: str | None = None
+    ) -> StoreGcResult:
+        args = StoreGcArgs(root=root, grace_seconds=grace_seconds).wire()
+        return StoreGcResult.model_validate(self.run(op_id or new_op_id(), "store.gc", args))
+
+    def store_usage(self, root: str, *, op_id: str | None = None) -> StoreUsage:
+        result = self.run(op_id or new_op_id(), "store.usage", PoolArgs(root=root).wire())
+        return StoreUsage.model_validate(result)

@@ -252,3 +252,126 @@ def export_ticket(token: str, path: str, expires: int) -> str:
     without knowing this agent's token: an HMAC of the path and expiry under the token."""
     message = f"export\n{path}\n{expires}".encode()
     return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()
+
+
+# --- manageable images (adopting existing files; ``drivers/discovery.py``) --------
+
+
+class OwnedImage(AgentModel):
+    """A file a volume owns: its ``head``, a ``snapshot`` image, or its ``base``."""
+
+    path: str
+    volume_uuid: str
+    role: str = Field(default="head", pattern=r"^(head|snapshot|base)$")
+
+
+class DiscoverArgs(AgentModel):
+    """List the pool's files that could become volumes; ``names`` (relative to the
+    root) limits the answer to those files."""
+
+    root: str
+    owned: list[OwnedImage] = Field(default_factory=list)
+    names: list[str] | None = None
+
+
+class NotSafeReason(AgentModel):
+    code: str  # already-managed, in-use, corrupt, ... (drivers/discovery.py)
+    message: str
+
+
+class ManageableImage(AgentModel):
+    name: str  # relative to the pool root
+    path: str
+    format: str | None = None
+    virtual_size: int | None = None
+    actual_size: int | None = None
+    file_size: int = 0
+    backing_file: str | None = None
+    safe_to_manage: bool
+    reasons: list[NotSafeReason] = Field(default_factory=list)
+    volume_uuid: str | None = None  # the volume that owns it
+
+
+class ManageableImages(AgentModel):
+    root: str
+    images: list[ManageableImage]
+
+
+# --- backups: chunk stores on backup storage ---------------------------------
+
+CHUNK_STORE_PATH = "/v1/chunk-store"
+CHUNK_SIZE_DEFAULT = 4 << 20
+
+
+def chunk_store_ticket(token: str, root: str, expires: int, mode: str) -> str:
+    """What lets another agent use one chunk store (``mode`` "r" or "rw") until
+    ``expires`` without knowing this agent's token."""
+    message = f"chunk-store\n{root}\n{expires}\n{mode}".encode()
+    return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()
+
+
+class ChunkStoreRef(AgentModel):
+    """A chunk store: a directory on this agent's host, or (``url`` set) on the host of
+    the agent at ``url``, used with a ticket from ``chunk_store_ticket``."""
+
+    root: str
+    url: str | None = None
+    expires: int | None = None
+    mode: str = Field(default="r", pattern=r"^(r|rw)$")
+    ticket: str | None = None
+
+
+class BackupCreateArgs(AgentModel):
+    src: str
+    backup_uuid: str = Field(pattern=r"^[A-Za-z0-9-]{1,64}$")
+    store: ChunkStoreRef
+    base_uuid: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,64}$")
+    chunk_size: int = Field(default=CHUNK_SIZE_DEFAULT, ge=64 * 1024, le=64 << 20)
+    level: int = Field(default=3, ge=1, le=19, description="zstd compression level")
+
+
+class BackupCreated(AgentModel):
+    backup_uuid: str
+    base_uuid: str | None
+    virtual_size: int
+    data_bytes: int = Field(description="Bytes the backup's chunks cover (zeros excluded).")
+    chunk_count: int
+    read_bytes: int = Field(description="Allocated bytes read from the image.")
+    new_chunks: int
+    new_stored_bytes: int = Field(description="Compressed bytes this backup added.")
+    reused_chunks: int = Field(description="Chunks kept from the base without reading.")
+    checksum: str
+
+
+class BackupRestoreArgs(AgentModel):
+    backup_uuid: str = Field(pattern=r"^[A-Za-z0-9-]{1,64}$")
+    store: ChunkStoreRef
+    dst: str
+
+
+class BackupDeleteArgs(AgentModel):
+    root: str
+    backup_uuid: str = Field(pattern=r"^[A-Za-z0-9-]{1,64}$")
+    grace_seconds: float = Field(default=0.0, ge=0)
+
+
+class StoreGcArgs(AgentModel):
+    root: str
+    grace_seconds: float = Field(default=0.0, ge=0)
+
+
+class StoreUsage(AgentModel):
+    root: str
+    stored_bytes: int = Field(description="Chunks and manifests, as stored (compressed).")
+    chunk_count: int
+    manifest_count: int
+    total_bytes: int
+    available_bytes: int
+
+
+class StoreGcResult(AgentModel):
+    removed_chunks: int
+    freed_bytes: int
+    kept_by_pins: int
+    manifest_existed: bool | None = None
+    usage: StoreUsage

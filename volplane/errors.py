@@ -210,6 +210,11 @@ class SnapshotHasChildren(Conflict):
     description = "The snapshot has more than one child that needs it"
 
 
+class VolumeNotUnmanageable(Conflict):
+    code = "VOLPLANE.RESOURCE.1301"
+    description = "The volume has snapshots or linked clones; it cannot be unmanaged"
+
+
 class JobUUIDConflict(VolplaneError):
     code = "VOLPLANE.JOB.1001"
     status = 422
@@ -322,6 +327,12 @@ class BackupDataMissing(StorageError):
     code = "VOLPLANE.STORAGE.1201"
     status = 409
     description = "The backup's data is missing from its backup storage"
+
+
+class ImageNotManageable(StorageError):
+    code = "VOLPLANE.STORAGE.1301"
+    status = 409
+    description = "The image is not safe to manage"
 
 
 # --- host agent errors -----------------------------------------------------

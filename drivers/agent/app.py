@@ -20,11 +20,18 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from drivers.agent.chunk_routes import chunk_store_routes
 from drivers.agent.config import AgentConfig
 from drivers.agent.operations import OperationTable
 from drivers.agent.pools import ConnectedPools
 from drivers.facts import host_facts
-from schemas.agent import EXPORT_PATH, Health, StartOperation, export_ticket
+from schemas.agent import (
+    CHUNK_STORE_PATH,
+    EXPORT_PATH,
+    Health,
+    StartOperation,
+    export_ticket,
+)
 from volplane.errors import (
     AgentAuthFailed,
     InvalidJSON,
@@ -36,6 +43,10 @@ from volplane.errors import (
 )
 
 
+def _carries_ticket(path: str) -> bool:
+    return path == EXPORT_PATH or path.startswith(CHUNK_STORE_PATH + "/")
+
+
 class BearerAuth:
     """Refuses every request that lacks ``Authorization: Bearer <token>``."""
 
@@ -45,7 +56,7 @@ class BearerAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Exports carry their own ticket (schemas.agent.export_ticket), checked by the route.
-        if scope["type"] == "http" and scope["path"] != EXPORT_PATH:
+        if scope["type"] == "http" and not _carries_ticket(scope["path"]):
             given = dict(scope["headers"]).get(b"authorization", b"")
             if not hmac.compare_digest(given, self._expected):
                 # AgentAuthFailed is a 502 when a worker reports it; here it is the 401 itself.
@@ -147,6 +158,7 @@ def create_agent_app(config: AgentConfig) -> Starlette:
             Route("/v1/operations/{op_id}", get_operation, methods=["GET"]),
             Route("/v1/operations/{op_id}/cancel", cancel_operation, methods=["POST"]),
             Route(EXPORT_PATH, export_file, methods=["GET"]),
+            *chunk_store_routes(config.token, pools),
         ],
         middleware=[Middleware(BearerAuth, token=config.token)],
         exception_handlers={VolplaneError: _volplane_error, HTTPException: _http_error},

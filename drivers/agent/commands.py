@@ -13,15 +13,23 @@ from typing import Any
 
 import httpx
 
-from drivers import disk, local_dir, netmount, qcow2
+from drivers import backup_io, discovery, disk, local_dir, netmount, qcow2
 from drivers.agent.pools import ConnectedPools
+from drivers.chunkstore import ChunkStore, HttpChunkStore, LocalChunkStore
 from schemas.agent import (
     AgentModel,
+    BackupCreateArgs,
+    BackupCreated,
+    BackupDeleteArgs,
+    BackupRestoreArgs,
+    ChunkStoreRef,
     ConvertArgs,
+    DiscoverArgs,
     DiskConnectArgs,
     ImageChain,
     ImageInfo,
     ImageMap,
+    ManageableImages,
     MountArgs,
     OverlayArgs,
     PathArgs,
@@ -33,11 +41,20 @@ from schemas.agent import (
     PullArgs,
     RebaseArgs,
     RenameArgs,
+    StoreGcArgs,
+    StoreGcResult,
+    StoreUsage,
     VolumeCreateArgs,
     VolumeDeleted,
     VolumeResizeArgs,
 )
-from volplane.errors import AgentError, AgentUnreachable, InvalidStoragePath, JobCancelled
+from volplane.errors import (
+    AgentError,
+    AgentUnreachable,
+    InvalidParameter,
+    InvalidStoragePath,
+    JobCancelled,
+)
 
 
 @dataclass(frozen=True)
@@ -214,6 +231,121 @@ def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
     return qcow2.info(dst)
 
 
+# --- manageable images: files in a pool that could become volumes ---------------------
+
+
+def pool_manageable(ctx: Context, args: DiscoverArgs) -> ManageableImages:
+    root = ctx.pools.connected_root(args.root)
+    images = discovery.discover(root, args.owned, names=args.names)
+    return ManageableImages(root=str(root), images=images)
+
+
+# --- backups: chunk stores on backup storage -----------------------------------
+
+
+def _chunk_store(ctx: Context, ref: ChunkStoreRef) -> ChunkStore:
+    if ref.url is None:
+        return LocalChunkStore(ctx.pools.connected_root(ref.root))
+    if ref.expires is None or ref.ticket is None:
+        raise InvalidParameter("a remote chunk store needs expires and ticket")
+    return HttpChunkStore(
+        ref.url, root=ref.root, expires=ref.expires, mode=ref.mode, ticket=ref.ticket
+    )
+
+
+def _close(store: ChunkStore) -> None:
+    if isinstance(store, HttpChunkStore):
+        store.close()
+
+
+def _store_usage(store: LocalChunkStore) -> StoreUsage:
+    found = store.usage()
+    space = local_dir.capacity(store.root)
+    return StoreUsage(
+        root=str(store.root),
+        stored_bytes=found.stored_bytes,
+        chunk_count=found.chunk_count,
+        manifest_count=found.manifest_count,
+        total_bytes=space.total_bytes,
+        available_bytes=space.available_bytes,
+    )
+
+
+def backup_create(ctx: Context, args: BackupCreateArgs) -> BackupCreated:
+    """Reads the image's allocated data into the chunk store; the manifest comes last."""
+    src = _existing(ctx, args.src)
+    store = _chunk_store(ctx, args.store)
+    try:
+        stats = backup_io.backup_image(
+            src,
+            store,
+            backup_uuid=args.backup_uuid,
+            base_uuid=args.base_uuid,
+            chunk_size=args.chunk_size,
+            level=args.level,
+            on_progress=ctx.report_progress,
+            should_cancel=ctx.cancel_requested,
+        )
+    finally:
+        _close(store)
+    manifest = stats.manifest
+    return BackupCreated(
+        backup_uuid=manifest.backup_uuid,
+        base_uuid=manifest.base_uuid,
+        virtual_size=manifest.virtual_size,
+        data_bytes=manifest.data_bytes,
+        chunk_count=len(manifest.chunks),
+        read_bytes=stats.read_bytes,
+        new_chunks=stats.new_chunks,
+        new_stored_bytes=stats.new_stored_bytes,
+        reused_chunks=stats.reused_chunks,
+        checksum=manifest.checksum,
+    )
+
+
+def backup_restore(ctx: Context, args: BackupRestoreArgs) -> ImageInfo:
+    """Writes a backup into a new image at ``dst``, every chunk checked against its hash."""
+    dst = ctx.pools.resolve(args.dst)
+    store = _chunk_store(ctx, args.store)
+    try:
+        return backup_io.restore_image(
+            store,
+            args.backup_uuid,
+            dst,
+            on_progress=ctx.report_progress,
+            should_cancel=ctx.cancel_requested,
+        )
+    finally:
+        _close(store)
+
+
+def _gc(store: LocalChunkStore, grace: float, existed: bool | None = None) -> StoreGcResult:
+    result = store.gc(grace_seconds=grace)
+    return StoreGcResult(
+        removed_chunks=result.removed_chunks,
+        freed_bytes=result.freed_bytes,
+        kept_by_pins=result.kept_by_pins,
+        manifest_existed=existed,
+        usage=_store_usage(store),
+    )
+
+
+def backup_delete(ctx: Context, args: BackupDeleteArgs) -> StoreGcResult:
+    """Removes a backup's manifest and pin, then the chunks nothing else uses."""
+    store = LocalChunkStore(ctx.pools.connected_root(args.root))
+    existed = store.delete_manifest(args.backup_uuid)
+    store.unpin(args.backup_uuid)
+    return _gc(store, args.grace_seconds, existed)
+
+
+def store_gc(ctx: Context, args: StoreGcArgs) -> StoreGcResult:
+    return _gc(LocalChunkStore(ctx.pools.connected_root(args.root)), args.grace_seconds)
+
+
+def store_usage(ctx: Context, args: PoolArgs) -> StoreUsage:
+    return _store_usage(LocalChunkStore(ctx.pools.connected_root(args.root)))
+
+
 COMMANDS: dict[str, Command] = {
     command.name: command
     for command in [
@@ -236,5 +368,11 @@ COMMANDS: dict[str, Command] = {
         Command("image.chain", PathArgs, image_chain),
         Command("image.rename", RenameArgs, image_rename),
         Command("image.pull", PullArgs, image_pull),
+        Command("backup.create", BackupCreateArgs, backup_create),
+        Command("backup.restore", BackupRestoreArgs, backup_restore),
+        Command("backup.delete", BackupDeleteArgs, backup_delete),
+        Command("store.gc", StoreGcArgs, store_gc),
+        Command("store.usage", PoolArgs, store_usage),
+        Command("pool.manageable", DiscoverArgs, pool_manageable),
     ]
 }
