@@ -9,6 +9,7 @@ never sent is re-sent by the sweeper.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -64,7 +65,15 @@ def accepted(runtime: Runtime, base: str, job_uuid: str) -> JSONResponse:
     )
 
 
-async def submit(
+@dataclass(frozen=True)
+class RecordedJob:
+    """A job that was recorded (or found again through its ``X-Job-UUID``)."""
+
+    job_uuid: str
+    location: str
+
+
+async def record_job(
     request: Request,
     caller: Caller,
     api_name: str,
@@ -74,8 +83,9 @@ async def submit(
     raw_body: dict[str, Any] | None,
     recorded_params: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
-) -> JSONResponse:
-    """Validates ``params`` for ``api_name`` and records a job for it.
+) -> RecordedJob:
+    """Validates ``params`` for ``api_name`` and records a job for it; every dialect's
+    asynchronous calls come through here and differ only in how they answer.
 
     ``raw_body`` is the request as the client sent it (the idempotency identity);
     ``recorded_params``, when given, is what the job stores instead of ``params``
@@ -117,4 +127,30 @@ async def submit(
     )
     admission: AdmissionBatcher = request.app.state.admission
     submission = await admission.submit(new)
-    return accepted(runtime, base, submission.job_uuid)
+    return RecordedJob(submission.job_uuid, job_location(base, submission.job_uuid))
+
+
+async def submit(
+    request: Request,
+    caller: Caller,
+    api_name: str,
+    params: dict[str, Any],
+    *,
+    resource_uuid: str | None,
+    raw_body: dict[str, Any] | None,
+    recorded_params: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Records a job for ``api_name`` (``record_job``) and answers ZStack's 202."""
+    runtime: Runtime = request.app.state.runtime
+    job = await record_job(
+        request,
+        caller,
+        api_name,
+        params,
+        resource_uuid=resource_uuid,
+        raw_body=raw_body,
+        recorded_params=recorded_params,
+        secrets=secrets,
+    )
+    return accepted(runtime, base_url(request, runtime), job.job_uuid)

@@ -16,8 +16,14 @@ from volplane.discovery import modules_of
 from volplane.runtime import Runtime
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-# Test-only routes are not part of the API; pages and metrics are not ZStack calls.
-EXCLUDED_MODULES = ("api.routes.debug",)
+# Test-only routes are not part of the API; pages and metrics are not ZStack calls;
+# the share-storage dialect is described in docs/share-api.md.
+EXCLUDED_MODULES = (
+    "api.routes.debug",
+    "api.routes.share_cluster",
+    "api.routes.share_pools",
+    "api.routes.share_volumes",
+)
 
 
 def _error_ref() -> dict[str, Any]:

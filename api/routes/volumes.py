@@ -28,6 +28,7 @@ _ACTIONS = {
     "syncVolumeSize": "SyncVolumeSize",
     "flattenVolume": "FlattenVolume",
     "changeVolumeState": "ChangeVolumeState",
+    "unmanageVolume": "UnmanageVolume",  # workers/operations/manage.py
 }
 
 

@@ -1,0 +1,381 @@
+"""Adopting existing images (CONTRACT §5 manageable volumes, §9): list, manage, unmanage.
+
+The pool's agent judges each file (``drivers/discovery.py``); this module tells it
+which files volumes already own, and turns a safe file into a volume row exactly as
+CreateDataVolume would (same table, ``install_path``, pool ``allocatedCapacity``),
+so a managed volume is a volume like any other: snapshots, clones, backups.
+
+- A **qcow2** image is adopted in place: the file becomes the volume's head, and the
+  backing file it may have (inside the pool) becomes the volume's base.
+- A **raw** image cannot be a head (every volume operation works on qcow2), so the
+  volume gets a new qcow2 head whose backing file is the raw image, and is tagged
+  ``MANAGED_RAW_TAG``. Nothing is copied.
+
+Unmanaging forgets the volume and keeps its data in a file: a qcow2 head stays where
+it is (a head named like a volplane image, ``volume-<uuid>.qcow2``, is renamed to
+``unmanaged-volume-<uuid>.qcow2`` so discovery does not take it for an image in the
+making); a raw adoption's head is committed into the raw image and removed. A volume
+with snapshots (or linked clones of them) is refused: the file would not hold them.
+
+Manage jobs serialize on their pool (``PrimaryStorage:<uuid>``), so two adoptions of
+one file, or of an image and its backing file, never race.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from drivers.client import AgentClient
+from schemas import manage_requests as rq
+from schemas.agent import ManageableImage, OwnedImage
+from schemas.infra import Cluster, Host, PrimaryStorage
+from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
+from schemas.storage_inventories import volume_inventory
+from schemas.tables import Account, ApiJob, ResourceTag
+from volplane import layout
+from volplane.errors import (
+    DuplicateResource,
+    ImageNotManageable,
+    InvalidParameter,
+    ResourceInState,
+    ResourceNotFound,
+    VolplaneError,
+    VolumeNotUnmanageable,
+)
+from volplane.operations import JobContext, Operation
+from volplane.store.tags import add_tags, delete_tags
+from workers.operations.hosts import CONNECTED
+from workers.operations.primary_storage import refresh_allocated
+from workers.operations.volumes import (
+    agent_for_pool,
+    check_allocate,
+    check_pool_open,
+    linked_clones_of,
+    lock_pool,
+    pool_of,
+    record_size,
+    require_ready,
+    snapshots_of,
+    visible_volume,
+)
+
+MANAGED_RAW_TAG = "volplane::managed::raw"
+UNMANAGED_PREFIX = "unmanaged-"
+
+
+# --- what volumes own, and asking the agent ------------------------------------------
+
+
+def owned_images(session: Session, pool_uuid: str) -> list[OwnedImage]:
+    """Every file of the pool a volume owns: heads, bases and snapshot images."""
+    owned: dict[str, OwnedImage] = {}
+    volumes = session.scalars(select(Volume).where(Volume.primary_storage_uuid == pool_uuid))
+    for volume in volumes:
+        owned[volume.install_path] = OwnedImage(
+            path=volume.install_path, volume_uuid=volume.uuid, role="head"
+        )
+        if volume.base_path is not None:
+            owned.setdefault(
+                volume.base_path,
+                OwnedImage(path=volume.base_path, volume_uuid=volume.uuid, role="base"),
+            )
+    snapshots = session.scalars(
+        select(VolumeSnapshot).where(VolumeSnapshot.primary_storage_uuid == pool_uuid)
+    )
+    for snapshot in snapshots:
+        # A snapshot image that is a linked clone's base belongs to the snapshot's volume.
+        owned[snapshot.install_path] = OwnedImage(
+            path=snapshot.install_path, volume_uuid=snapshot.volume_uuid, role="snapshot"
+        )
+    return list(owned.values())
+
+
+def pool_hosts(session: Session, pool: PrimaryStorage) -> list[Host]:
+    if pool.host_uuid is not None:
+        host = session.get(Host, pool.host_uuid)
+        return [host] if host is not None else []
+    clusters = [ref.cluster_uuid for ref in pool.cluster_refs]
+    if not clusters:
+        return []
+    return list(
+        session.scalars(
+            select(Host).where(Host.cluster_uuid.in_(clusters)).order_by(Host.create_date)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AgentAddress:
+    url: str
+    token: str
+
+
+def listing_agent(session: Session, pool: PrimaryStorage) -> AgentAddress:
+    """A connected host that reaches the pool (maintenance excluded)."""
+    for host in pool_hosts(session, pool):
+        if host.status == CONNECTED and host.state != "Maintenance":
+            return AgentAddress(host.agent_url, host.agent_token)
+    raise ResourceInState(f"primary storage {pool.uuid} is reachable from no connected host")
+
+
+@dataclass(frozen=True)
+class PoolListing:
+    """A pool's images, for the gateway's synchronous listings."""
+
+    pool: PrimaryStorage
+    images: list[ManageableImage]
+
+
+def list_manageable(
+    session: Session,
+    agent_client: Callable[[str, str], AgentClient],
+    pool_uuid: str,
+) -> PoolListing:
+    """Asks the pool's agent (``agent_client(url, token) -> AgentClient``) to judge the
+    pool's files. Only admins may list (the gateway checks)."""
+    pool = session.get(PrimaryStorage, pool_uuid)
+    if pool is None:
+        raise ResourceNotFound(f"primary storage {pool_uuid} does not exist")
+    if pool.status != CONNECTED:
+        raise ResourceInState(f"primary storage {pool.uuid} is {pool.status}")
+    address = listing_agent(session, pool)
+    owned = owned_images(session, pool.uuid)
+    answer = agent_client(address.url, address.token).manageable_images(pool.mount_path, owned)
+    return PoolListing(pool=pool, images=answer.images)
+
+
+def manageable_inventory(image: ManageableImage, pool: PrimaryStorage) -> dict[str, Any]:
+    """One entry of ``GET /v1/primary-storage/{ps}/manageable-volumes``."""
+    return {
+        "sourceName": image.name,
+        "installPath": image.path,
+        "primaryStorageUuid": pool.uuid,
+        "format": image.format,
+        "size": image.virtual_size if image.virtual_size is not None else image.file_size,
+        "actualSize": image.actual_size,
+        "backingFile": image.backing_file,
+        "safeToManage": image.safe_to_manage,
+        "reasonNotSafe": reason_not_safe(image),
+        "reasons": [{"code": r.code, "message": r.message} for r in image.reasons],
+        "volumeUuid": image.volume_uuid,
+    }
+
+
+def reason_not_safe(image: ManageableImage) -> str | None:
+    if image.safe_to_manage:
+        return None
+    return "; ".join(reason.message for reason in image.reasons)
+
+
+# --- Cinder's host names: "<hostName>@<primaryStorageName>[#<primaryStorageName>]" ------
+
+
+def _named(column: Any, key_column: Any, value: str) -> Any:
+    return or_(column == value, key_column == value.replace("-", "").lower())
+
+
+def resolve_pool(session: Session, *, host: str | None, cluster: str | None) -> PrimaryStorage:
+    """The pool a Cinder ``host`` (``<hostName>@<poolName>``, ``host@backend#pool``, or
+    a pool uuid) or ``cluster`` (``<clusterName>@<poolName>``) names."""
+    spec = host if host is not None else cluster
+    assert spec is not None
+    plain = spec.replace("-", "").lower()
+    if "@" not in spec:
+        pool = session.get(PrimaryStorage, plain) if len(plain) == 32 else None
+        if pool is None:
+            raise ResourceNotFound(f"Service {spec} could not be found.")
+        return pool
+    node, _, backend = spec.partition("@")
+    backend, _, pool_part = backend.partition("#")
+    candidates = []
+    if not pool_part or pool_part == backend:
+        pools = session.scalars(
+            select(PrimaryStorage).where(_named(PrimaryStorage.name, PrimaryStorage.uuid, backend))
+        )
+        for pool in pools:
+            hosts = pool_hosts(session, pool)
+            if host is not None:
+                reaches = any(node in (h.name, h.uuid) for h in hosts)
+            else:
+                clusters = {ref.cluster_uuid for ref in pool.cluster_refs}
+                clusters |= {h.cluster_uuid for h in hosts if pool.host_uuid is not None}
+                names = session.scalars(
+                    select(Cluster.name).where(Cluster.uuid.in_(clusters))
+                ).all()
+                reaches = node in clusters or node in names
+            if reaches:
+                candidates.append(pool)
+    if not candidates:
+        raise ResourceNotFound(f"Service {spec} could not be found.")
+    if len(candidates) > 1:
+        raise InvalidParameter(f"{spec} names {len(candidates)} pools; use a pool uuid")
+    return candidates[0]
+
+
+def manage_job_of(session: Session, volume_uuid: str) -> ApiJob | None:
+    """The latest ManageVolume job that was to make ``volume_uuid``."""
+    return session.scalar(
+        select(ApiJob)
+        .where(ApiJob.resource_uuid == volume_uuid, ApiJob.api_name == "ManageVolume")
+        .order_by(ApiJob.id.desc())
+        .limit(1)
+    )
+
+
+# --- operations --------------------------------------------------------------------
+
+
+def _owner(ctx: JobContext, account_uuid: str | None) -> str:
+    if account_uuid is None or account_uuid == ctx.account_uuid:
+        return ctx.account_uuid
+    if ctx.session.get(Account, account_uuid) is None:
+        raise ResourceNotFound(f"account {account_uuid} does not exist")
+    return account_uuid
+
+
+def _claimed(session: Session, path: str) -> str | None:
+    """The volume that owns ``path`` by now, if any (checked under the pool lock)."""
+    as_volume = session.scalar(
+        select(Volume.uuid).where(or_(Volume.install_path == path, Volume.base_path == path))
+    )
+    if as_volume is not None:
+        return as_volume
+    return session.scalar(
+        select(VolumeSnapshot.volume_uuid).where(VolumeSnapshot.install_path == path)
+    )
+
+
+def manage_volume(ctx: JobContext, req: rq.ManageVolume) -> dict[str, Any]:
+    uuid = ctx.resource_uuid
+    assert uuid is not None
+    if ctx.session.get(Volume, uuid) is not None:
+        raise DuplicateResource(f"volume {uuid} already exists")
+    owner = _owner(ctx, req.accountUuid)
+    pool = check_pool_open(
+        ctx, ctx.session.get(PrimaryStorage, req.primaryStorageUuid), req.primaryStorageUuid
+    )
+    agent = agent_for_pool(ctx, pool, new_work=True)
+    found = agent.manageable_images(
+        pool.mount_path,
+        owned_images(ctx.session, pool.uuid),
+        names=[req.sourceName],
+        op_id=ctx.op_id("discover"),
+    ).images
+    if not found:
+        raise ResourceNotFound(f"primary storage {pool.uuid} holds no image {req.sourceName}")
+    image = found[0]
+    if not image.safe_to_manage:
+        raise ImageNotManageable(f"{req.sourceName}: {reason_not_safe(image)}")
+    assert image.virtual_size is not None
+    raw = image.format == "raw"
+    base_path: str | None
+    if raw:
+        head = layout.head_path(pool.mount_path, uuid)
+        info = agent.create_volume(ctx.op_id("overlay"), head, backing_file=image.path)
+        install_path, base_path, actual_size = head, image.path, info.actual_size or 0
+    else:
+        install_path, base_path = image.path, image.backing_file
+        actual_size = image.actual_size or 0
+    try:
+        pool = check_pool_open(ctx, lock_pool(ctx, pool.uuid), pool.uuid)
+        claimed = _claimed(ctx.session, image.path)
+        if claimed is not None:
+            raise ImageNotManageable(f"{req.sourceName}: already managed by volume {claimed}")
+        check_allocate(pool, image.virtual_size)
+    except VolplaneError:
+        if raw:
+            agent.delete_volume(ctx.op_id("undo-overlay"), install_path)
+        raise
+    volume = Volume(
+        uuid=uuid,
+        name=req.name or posixpath.basename(req.sourceName),
+        description=req.description,
+        account_uuid=owner,
+        primary_storage_uuid=pool.uuid,
+        host_uuid=pool.host_uuid,
+        size=image.virtual_size,
+        actual_size=actual_size,
+        snapshot_size=0,
+        snapshot_capacity=(
+            req.snapshotCapacity if req.snapshotCapacity is not None else 3 * image.virtual_size
+        ),
+        install_path=install_path,
+        base_path=base_path,
+        status=VolumeStatus.READY,
+    )
+    ctx.session.add(volume)
+    system_tags = [*req.systemTags, *([MANAGED_RAW_TAG] if raw else [])]
+    add_tags(ctx.session, uuid, "Volume", system=system_tags, user=req.userTags)
+    record_size(ctx, volume)
+    return {"inventory": volume_inventory(volume)}
+
+
+def is_raw_adoption(session: Session, volume: Volume) -> bool:
+    tagged = session.scalar(
+        select(ResourceTag.tag).where(
+            ResourceTag.resource_uuid == volume.uuid,
+            ResourceTag.tag_type == "system",
+            ResourceTag.tag == MANAGED_RAW_TAG,
+        )
+    )
+    return tagged is not None and volume.base_path is not None
+
+
+def kept_path(install_path: str) -> str:
+    """Where an unmanaged head is left: in place, unless its name is reserved for
+    volplane's own images."""
+    if layout.recognize(install_path) is None:
+        return install_path
+    directory, name = posixpath.split(install_path)
+    return posixpath.join(directory, UNMANAGED_PREFIX + name)
+
+
+def unmanage_volume(ctx: JobContext, req: rq.UnmanageVolume) -> dict[str, Any]:
+    volume = visible_volume(ctx, req.uuid)
+    require_ready(volume)
+    snapshots = snapshots_of(ctx.session, volume.uuid)
+    clones = linked_clones_of(ctx.session, volume.uuid)
+    if snapshots or clones:
+        raise VolumeNotUnmanageable(
+            f"volume {volume.uuid} has {len(snapshots)} snapshot(s) and {len(clones)} "
+            "linked clone(s); delete them (or flatten the clones) first"
+        )
+    agent = agent_for_pool(ctx, pool_of(ctx, volume))
+    if is_raw_adoption(ctx.session, volume):
+        assert volume.base_path is not None
+        agent.commit_image(ctx.op_id("commit"), volume.install_path)
+        agent.delete_volume(ctx.op_id("drop-head"), volume.install_path)
+        kept = volume.base_path
+    else:
+        kept = kept_path(volume.install_path)
+        if kept != volume.install_path:
+            agent.rename_image(ctx.op_id("rename"), volume.install_path, kept)
+    inventory = {**volume_inventory(volume), "installPath": kept, "status": "Unmanaged"}
+    delete_tags(ctx.session, volume.uuid)
+    ctx.session.delete(volume)
+    ctx.session.flush()
+    record_size_after_removal(ctx, volume.primary_storage_uuid)
+    return {"inventory": inventory}
+
+
+def record_size_after_removal(ctx: JobContext, pool_uuid: str) -> None:
+    refresh_allocated(ctx.session, lock_pool(ctx, pool_uuid))
+    ctx.session.flush()
+
+
+def _on_pool(req: rq.ManageVolume, resource_uuid: str | None) -> str:
+    return f"PrimaryStorage:{req.primaryStorageUuid}"
+
+
+OPERATIONS: list[Operation[Any]] = [
+    Operation(
+        "ManageVolume", rq.ManageVolume, "Volume", manage_volume, admin_only=True, sync_key=_on_pool
+    ),
+    Operation("UnmanageVolume", rq.UnmanageVolume, "Volume", unmanage_volume, admin_only=True),
+]
