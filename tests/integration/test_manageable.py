@@ -283,3 +283,34 @@ def test_malformed_manage_requests_are_refused_at_once(admin: Client, infra: Inf
     ):
         response = admin.request("POST", "/v1/volumes/data/manage", json={"params": params})
         assert response.status_code == 400, (params, response.text)
+
+
+def test_a_managed_raw_image_backs_up_and_restores(
+    admin: Client, agent: AgentProcess, tmp_path: Path
+) -> None:
+    # Given a raw image adopted into a pool that has backup storage
+    infra = infrastructure(admin, agent, tmp_path, backup=True)
+    assert infra.backup_storage is not None
+    root = Path(infra.pool["mountPath"])
+    name = f"{new_name('adopt-raw')}.img"
+    img("create", "-f", "raw", str(root / name), str(32 * MiB))
+    write_raw(root / name, 0xC3, 4 * MiB)
+    managed = inventory(manage(admin, infra.pool["uuid"], name))
+
+    # When it is backed up and restored like any other volume
+    body = {"backupStorageUuid": infra.backup_storage["uuid"], "name": new_name("bk")}
+    made = admin.call(
+        "POST", f"/v1/volumes/{managed['uuid']}/volume-backups", json={"params": body}
+    )
+    backup = inventory(made)
+    restored = inventory(
+        admin.call(
+            "POST",
+            f"/v1/volumes/data/from/volume-backups/{backup['uuid']}",
+            json={"params": {"name": new_name("back"), "primaryStorageUuid": infra.pool["uuid"]}},
+        )
+    )
+
+    # Then the restored volume holds the adopted image's data
+    assert holds(restored["installPath"], 0xC3, 4 * MiB)
+    assert not holds(restored["installPath"], 0xC3, 0)
