@@ -82,7 +82,9 @@ def run(workdir: Path) -> list[Result]:
                 ratio,
                 "ratio ≥ 0.6",
                 ratio >= 0.6,
-                note="a session checked within the last 2 s and a finished job are answered from the gateway's memory (both immutable or short-lived); unfinished jobs are read from PostgreSQL.",
+                note="a session checked within the last 2 s and a finished job are answered from "
+                "the gateway's memory (both immutable or short-lived); unfinished jobs are read "
+                "from PostgreSQL.",
             )
         )
 
