@@ -107,6 +107,9 @@ def _mentioned(handler: Any, names: Iterable[str]) -> list[str]:
     """The strings of ``names`` that a handler mentions, directly or through a
     module-level ``{action: name}`` table, in the order they appear."""
     wanted = set(names)
+    declared = getattr(handler, "action_table", None)
+    if declared is not None:
+        return [name for name in dict.fromkeys(declared.values()) if name in wanted]
     code = getattr(handler, "__code__", None)
     if code is None:
         return []
@@ -135,6 +138,9 @@ def _mentioned(handler: Any, names: Iterable[str]) -> list[str]:
 
 def _action_table(handler: Any, api_names: set[str]) -> dict[str, str]:
     """``{action key: operation}`` for an actions handler."""
+    declared = getattr(handler, "action_table", None)
+    if declared is not None:
+        return {str(k): str(v) for k, v in declared.items() if v in api_names}
     module = inspect.getmodule(handler)
     code = getattr(handler, "__code__", None)
     for name in getattr(code, "co_names", ()):

@@ -8,7 +8,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.auth import authenticate
-from api.body import action_params, create_params, read_json
+from api.body import create_params, read_json
+from api.handlers import actions_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, I, S, fields
@@ -73,19 +74,7 @@ async def capacities(request: Request) -> Response:
     return JSONResponse({**await run_in_threadpool(run), "success": True})
 
 
-async def storage_actions(request: Request) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request)
-    action, params = action_params(body, set(_ACTIONS))
-    uuid = request.path_params["uuid"]
-    return await submit(
-        request,
-        caller,
-        _ACTIONS[action],
-        {**params, "uuid": uuid},
-        resource_uuid=uuid,
-        raw_body=body,
-    )
+storage_actions = actions_endpoint(_ACTIONS, name="storage_actions")
 
 
 async def delete_storage(request: Request) -> Response:

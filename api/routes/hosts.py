@@ -7,7 +7,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.auth import authenticate
-from api.body import action_params, create_params, read_json
+from api.body import create_params, read_json
+from api.handlers import actions_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, I, S, fields
@@ -50,19 +51,7 @@ async def list_hosts(request: Request) -> Response:
     return await list_collection(request, "host")
 
 
-async def host_actions(request: Request) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request)
-    action, params = action_params(body, set(_ACTIONS))
-    uuid = request.path_params["uuid"]
-    return await submit(
-        request,
-        caller,
-        _ACTIONS[action],
-        {**params, "uuid": uuid},
-        resource_uuid=uuid,
-        raw_body=body,
-    )
+host_actions = actions_endpoint(_ACTIONS, name="host_actions")
 
 
 async def delete_host(request: Request) -> Response:

@@ -15,7 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.auth import authenticate
-from api.body import action_params, create_params, read_json
+from api.body import create_params, read_json
+from api.handlers import actions_endpoint
 from api.listing import QUERY_KEYS
 from api.query import (
     QueryableResource,
@@ -147,19 +148,7 @@ async def strategies(request: Request) -> Response:
     return JSONResponse({"primaryStorageAllocatorStrategies": ALLOCATOR_STRATEGIES})
 
 
-async def pool_actions(request: Request) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request)
-    action, params = action_params(body, set(_ACTIONS))
-    uuid = request.path_params["uuid"]
-    return await submit(
-        request,
-        caller,
-        _ACTIONS[action],
-        {**params, "uuid": uuid},
-        resource_uuid=uuid,
-        raw_body=body,
-    )
+pool_actions = actions_endpoint(_ACTIONS, name="pool_actions")
 
 
 async def delete_pool(request: Request) -> Response:

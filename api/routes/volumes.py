@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import action_params, create_params, read_json
+from api.handlers import actions_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, F, I, S, fields
@@ -85,19 +86,7 @@ async def list_volumes(request: Request) -> Response:
     return await list_collection(request, "volume")
 
 
-async def volume_actions(request: Request) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request)
-    action, params = action_params(body, set(_ACTIONS))
-    uuid = request.path_params["uuid"]
-    return await submit(
-        request,
-        caller,
-        _ACTIONS[action],
-        {**params, "uuid": uuid},
-        resource_uuid=uuid,
-        raw_body=body,
-    )
+volume_actions = actions_endpoint(_ACTIONS, name="volume_actions")
 
 
 async def resize_action(request: Request) -> Response:

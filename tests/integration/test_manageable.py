@@ -285,11 +285,13 @@ def test_malformed_manage_requests_are_refused_at_once(admin: Client, infra: Inf
         assert response.status_code == 400, (params, response.text)
 
 
-def test_a_managed_raw_image_backs_up_and_restores(
-    admin: Client, agent: AgentProcess, tmp_path: Path
-) -> None:
-    # Given a raw image adopted into a pool that has backup storage
-    infra = infrastructure(admin, agent, tmp_path, backup=True)
+def test_a_managed_raw_image_backs_up_and_restores(admin: Client, tmp_path: Path) -> None:
+    # Given a raw image adopted into a pool (on a host of its own) with backup storage
+    with running_agent(tmp_path / "agent") as own_agent:
+        _backs_up_and_restores(admin, infrastructure(admin, own_agent, tmp_path, backup=True))
+
+
+def _backs_up_and_restores(admin: Client, infra: Infra) -> None:
     assert infra.backup_storage is not None
     root = Path(infra.pool["mountPath"])
     name = f"{new_name('adopt-raw')}.img"

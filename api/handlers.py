@@ -1,0 +1,39 @@
+"""Endpoint factories for the shapes every resource repeats."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.auth import authenticate
+from api.body import action_params, read_json
+from api.submit import submit
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def actions_endpoint(actions: Mapping[str, str], *, name: str) -> Endpoint:
+    """``PUT /v1/<things>/{uuid}/actions``: ``{"<action>": {...}}`` → that operation,
+    serialized on the resource. ``actions`` maps action names to operation names."""
+    allowed = set(actions)
+
+    async def endpoint(request: Request) -> Response:
+        caller = await authenticate(request)
+        body = await read_json(request)
+        action, params = action_params(body, allowed)
+        uuid = request.path_params["uuid"]
+        return await submit(
+            request,
+            caller,
+            actions[action],
+            {**params, "uuid": uuid},
+            resource_uuid=uuid,
+            raw_body=body,
+        )
+
+    endpoint.__name__ = endpoint.__qualname__ = name
+    # Declared for the OpenAPI generator (api/openapi.py), which documents each action.
+    endpoint.action_table = dict(actions)  # type: ignore[attr-defined]
+    return endpoint
