@@ -37,3 +37,28 @@ def actions_endpoint(actions: Mapping[str, str], *, name: str) -> Endpoint:
     # Declared for the OpenAPI generator (api/openapi.py), which documents each action.
     endpoint.action_table = dict(actions)  # type: ignore[attr-defined]
     return endpoint
+
+
+def delete_endpoint(api_name: str, *, name: str) -> Endpoint:
+    """``DELETE /v1/<things>/{uuid}[?deleteMode=...]``: the query string is the request.
+
+    The path names the resource: a ``uuid`` in the query string cannot redirect the
+    operation to another resource than the one the job is serialized on.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        caller = await authenticate(request)
+        uuid = request.path_params["uuid"]
+        query = dict(request.query_params)
+        return await submit(
+            request,
+            caller,
+            api_name,
+            {**query, "uuid": uuid},
+            resource_uuid=uuid,
+            raw_body=query,
+        )
+
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.api_name = api_name  # type: ignore[attr-defined]  # for api/openapi.py
+    return endpoint

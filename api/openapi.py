@@ -110,6 +110,9 @@ def _mentioned(handler: Any, names: Iterable[str]) -> list[str]:
     declared = getattr(handler, "action_table", None)
     if declared is not None:
         return [name for name in dict.fromkeys(declared.values()) if name in wanted]
+    api_name = getattr(handler, "api_name", None)
+    if api_name is not None:
+        return [api_name] if api_name in wanted else []
     code = getattr(handler, "__code__", None)
     if code is None:
         return []

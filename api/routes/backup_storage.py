@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import create_params, read_json
-from api.handlers import actions_endpoint
+from api.handlers import actions_endpoint, delete_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, I, S, fields
@@ -77,18 +77,7 @@ async def capacities(request: Request) -> Response:
 storage_actions = actions_endpoint(_ACTIONS, name="storage_actions")
 
 
-async def delete_storage(request: Request) -> Response:
-    caller = await authenticate(request)
-    uuid = request.path_params["uuid"]
-    query = dict(request.query_params)
-    return await submit(
-        request,
-        caller,
-        "DeleteBackupStorage",
-        {"uuid": uuid, **query},
-        resource_uuid=uuid,
-        raw_body=query,
-    )
+delete_storage = delete_endpoint("DeleteBackupStorage", name="delete_storage")
 
 
 async def attach(request: Request) -> Response:

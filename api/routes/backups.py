@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import create_params, read_json
+from api.handlers import delete_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, F, I, S, fields
@@ -34,18 +35,7 @@ async def list_backups(request: Request) -> Response:
     return await list_collection(request, "volumeBackup")
 
 
-async def delete_backup(request: Request) -> Response:
-    caller = await authenticate(request)
-    uuid = request.path_params["uuid"]
-    query = dict(request.query_params)
-    return await submit(
-        request,
-        caller,
-        "DeleteVolumeBackup",
-        {**query, "uuid": uuid},
-        resource_uuid=uuid,
-        raw_body=query,
-    )
+delete_backup = delete_endpoint("DeleteVolumeBackup", name="delete_backup")
 
 
 async def restore_backup(request: Request) -> Response:

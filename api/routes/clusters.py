@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import create_params, read_json
-from api.handlers import actions_endpoint
+from api.handlers import actions_endpoint, delete_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, S, fields
@@ -37,18 +37,7 @@ async def list_clusters(request: Request) -> Response:
 cluster_actions = actions_endpoint(_ACTIONS, name="cluster_actions")
 
 
-async def delete_cluster(request: Request) -> Response:
-    caller = await authenticate(request)
-    uuid = request.path_params["uuid"]
-    query = dict(request.query_params)
-    return await submit(
-        request,
-        caller,
-        "DeleteCluster",
-        {"uuid": uuid, **query},
-        resource_uuid=uuid,
-        raw_body=query,
-    )
+delete_cluster = delete_endpoint("DeleteCluster", name="delete_cluster")
 
 
 ROUTES = [

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import create_params, read_json
-from api.handlers import actions_endpoint
+from api.handlers import actions_endpoint, delete_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, I, S, fields
@@ -54,13 +54,7 @@ async def list_hosts(request: Request) -> Response:
 host_actions = actions_endpoint(_ACTIONS, name="host_actions")
 
 
-async def delete_host(request: Request) -> Response:
-    caller = await authenticate(request)
-    uuid = request.path_params["uuid"]
-    query = dict(request.query_params)
-    return await submit(
-        request, caller, "DeleteHost", {"uuid": uuid, **query}, resource_uuid=uuid, raw_body=query
-    )
+delete_host = delete_endpoint("DeleteHost", name="delete_host")
 
 
 ROUTES = [

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import create_params, read_json
-from api.handlers import actions_endpoint
+from api.handlers import actions_endpoint, delete_endpoint
 from api.listing import QUERY_KEYS
 from api.query import (
     QueryableResource,
@@ -151,18 +151,7 @@ async def strategies(request: Request) -> Response:
 pool_actions = actions_endpoint(_ACTIONS, name="pool_actions")
 
 
-async def delete_pool(request: Request) -> Response:
-    caller = await authenticate(request)
-    uuid = request.path_params["uuid"]
-    query = dict(request.query_params)
-    return await submit(
-        request,
-        caller,
-        "DeletePrimaryStorage",
-        {"uuid": uuid, **query},
-        resource_uuid=uuid,
-        raw_body=query,
-    )
+delete_pool = delete_endpoint("DeletePrimaryStorage", name="delete_pool")
 
 
 async def attach(request: Request) -> Response:

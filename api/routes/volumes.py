@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import action_params, create_params, read_json
-from api.handlers import actions_endpoint
+from api.handlers import actions_endpoint, delete_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, F, I, S, fields
@@ -105,18 +105,7 @@ async def resize_action(request: Request) -> Response:
     )
 
 
-async def delete_volume(request: Request) -> Response:
-    caller = await authenticate(request)
-    uuid = request.path_params["uuid"]
-    params = {"uuid": uuid, **dict(request.query_params)}
-    return await submit(
-        request,
-        caller,
-        "DeleteVolume",
-        params,
-        resource_uuid=uuid,
-        raw_body=dict(request.query_params),
-    )
+delete_volume = delete_endpoint("DeleteVolume", name="delete_volume")
 
 
 ROUTES = [

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import create_params, read_json
-from api.handlers import actions_endpoint
+from api.handlers import actions_endpoint, delete_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, S, fields
@@ -37,18 +37,7 @@ async def list_zones(request: Request) -> Response:
 zone_actions = actions_endpoint(_ACTIONS, name="zone_actions")
 
 
-async def delete_zone(request: Request) -> Response:
-    caller = await authenticate(request)
-    uuid = request.path_params["uuid"]
-    params = {"uuid": uuid, **dict(request.query_params)}
-    return await submit(
-        request,
-        caller,
-        "DeleteZone",
-        params,
-        resource_uuid=uuid,
-        raw_body=dict(request.query_params),
-    )
+delete_zone = delete_endpoint("DeleteZone", name="delete_zone")
 
 
 ROUTES = [

@@ -59,6 +59,10 @@ def test_spec_covers_the_routes_with_models(production_stack: Stack) -> None:
     choices = actions["application/json"]["schema"]["oneOf"]
     assert {next(iter(c["properties"])) for c in choices} == {"updateZone", "changeZoneState"}
     assert all("uuid" not in next(iter(c["properties"].values()))["properties"] for c in choices)
+    # Deletes are asynchronous and take their operation's options from the query string
+    delete = paths["/v1/zones/{uuid}"]["delete"]
+    assert "202" in delete["responses"]
+    assert "deleteMode" in {p["name"] for p in delete["parameters"]}
     # Collections take the query language and answer inventories
     listing = paths["/v1/zones"]["get"]
     assert {p["name"] for p in listing["parameters"]} >= {"q", "limit", "sort", "count"}
