@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute
 
 from api.admission import AdmissionBatcher
 from api.errors import EXCEPTION_HANDLERS
+from api.routing import IndexedRouter
 from volplane.discovery import modules_of
 from volplane.runtime import Runtime
 from volplane.settings import Settings
@@ -36,12 +37,8 @@ def create_app(settings: Settings) -> Starlette:
         yield
         runtime.engine.dispose()
 
-    routes = api_routes(settings)
-    app = Starlette(
-        routes=[*routes, Mount("/zstack", routes=routes)],
-        exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=lifespan,
-    )
+    app = Starlette(exception_handlers=EXCEPTION_HANDLERS)
+    app.router = IndexedRouter(api_routes(settings), lifespan=lifespan)
     app.state.runtime = runtime
     app.state.admission = AdmissionBatcher(runtime)
     return app

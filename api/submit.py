@@ -44,11 +44,33 @@ def build_request(model: type[BaseModel], params: dict[str, Any]) -> BaseModel:
 
 
 def api_prefix(request: Request) -> str:
-    return "/zstack" if request.url.path.startswith("/zstack/") else ""
+    return "/zstack" if request.scope["path"].startswith("/zstack/") else ""
+
+
+_origins: dict[tuple[Any, ...], str] = {}
+
+
+def _origin(request: Request) -> str:
+    """``scheme://host[/root_path]`` as Starlette's ``base_url`` gives it, remembered
+    per (scheme, Host, server, root path): building URL objects per request was a
+    noticeable share of an admission's cost."""
+    scope = request.scope
+    key = (
+        scope["scheme"],
+        request.headers.get("host"),
+        scope.get("server"),
+        scope.get("root_path"),
+    )
+    origin = _origins.get(key)
+    if origin is None:
+        if len(_origins) > 256:  # Host is the client's to choose: keep it bounded
+            _origins.clear()
+        origin = _origins[key] = str(request.base_url).rstrip("/")
+    return origin
 
 
 def base_url(request: Request, runtime: Runtime) -> str:
-    root = runtime.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    root = runtime.settings.public_url.rstrip("/") or _origin(request)
     return root + api_prefix(request)
 
 
@@ -56,8 +78,7 @@ def job_location(base: str, job_uuid: str) -> str:
     return f"{base}/v1/api-jobs/{job_uuid}"
 
 
-def accepted(runtime: Runtime, base: str, job_uuid: str) -> JSONResponse:
-    location = job_location(base, job_uuid)
+def accepted(runtime: Runtime, location: str, job_uuid: str) -> JSONResponse:
     return JSONResponse(
         {"location": location, "apiTimeout": runtime.settings.api_timeout_ms},
         status_code=202,
@@ -114,7 +135,7 @@ async def record_job(
         request={"params": model.model_dump(mode="json", exclude_none=True)},
         request_digest=request_digest(
             method=request.method,
-            path=request.url.path.removeprefix("/zstack"),
+            path=request.scope["path"].removeprefix("/zstack"),
             body=raw_body,
             webhook_url=webhook,
         ),
@@ -124,6 +145,7 @@ async def record_job(
         base_url=base,
         webhook_url=webhook,
         secrets=secrets,
+        uuid_from_client=job_header is not None,
     )
     admission: AdmissionBatcher = request.app.state.admission
     submission = await admission.submit(new)
@@ -153,4 +175,4 @@ async def submit(
         recorded_params=recorded_params,
         secrets=secrets,
     )
-    return accepted(runtime, base_url(request, runtime), job.job_uuid)
+    return accepted(runtime, job.location, job.job_uuid)

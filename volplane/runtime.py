@@ -64,7 +64,20 @@ class Runtime:
         return client
 
     def dispatch(self, job_uuids: list[str]) -> None:
-        """Sends one run message per job. A lost send is repaired by the sweeper."""
+        """Sends the run messages for ``job_uuids``. A lost send is repaired by the sweeper.
+
+        One job gets its run message directly. Many (a busy gateway's admission
+        batch, a sweep) travel as one fan-out message that a worker splits into run
+        messages: publishing costs the sender one message per batch instead of one
+        per job, and the work of splitting lands on workers, not on the gateway.
+        """
+        if len(job_uuids) == 1:
+            self.celery.send_task(RUN_JOB, args=[job_uuids[0]])
+        elif job_uuids:
+            self.celery.send_task(FAN_OUT, args=[job_uuids])
+
+    def send_run_messages(self, job_uuids: list[str]) -> None:
+        """One run message per job (a worker's half of a fan-out)."""
         for job_uuid in job_uuids:
             self.celery.send_task(RUN_JOB, args=[job_uuid])
 
@@ -79,5 +92,6 @@ class Runtime:
 
 
 RUN_JOB = "volplane.run_job"
+FAN_OUT = "volplane.fan_out"
 DELIVER_WEBHOOK = "volplane.deliver_webhook"
 SWEEP = "volplane.sweep"

@@ -1,4 +1,4 @@
-"""The Celery application: configuration and the three task entry points."""
+"""The Celery application: configuration and its task entry points."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Celery
 
-from volplane.runtime import DELIVER_WEBHOOK, RUN_JOB, SWEEP, Runtime
+from volplane.runtime import DELIVER_WEBHOOK, FAN_OUT, RUN_JOB, SWEEP, Runtime
 from volplane.settings import Settings
 
 HEARTBEAT = "volplane.heartbeat"
@@ -58,6 +58,13 @@ def make_celery(settings: Settings) -> Celery:
         from workers.runner import run_job
 
         return run_job(runtime, job_uuid)
+
+    @app.task(name=FAN_OUT, acks_late=True)
+    def fan_out_task(job_uuids: list[str]) -> int:
+        # Redelivered after a crash half-way, some jobs get a second run message:
+        # harmless, the job lease lets only one of them run.
+        runtime.send_run_messages(job_uuids)
+        return len(job_uuids)
 
     @app.task(name=DELIVER_WEBHOOK)
     def deliver_webhook_task(job_uuid: str) -> str:
