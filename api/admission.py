@@ -16,6 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from volplane.errors import JobUUIDConflict
 from volplane.runtime import Runtime
 from volplane.store.jobs import NewJob, Submission
+from volplane.store.pg_admission import AsyncJobWriter
+from workers.redis_publisher import AsyncRedisPublisher
 
 log = logging.getLogger("volplane.api")
 
@@ -25,6 +27,14 @@ MAX_BATCH = 256
 class AdmissionBatcher:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        url = runtime.settings.resolved_database_url()
+        # PostgreSQL batches are written and Redis messages published from the event
+        # loop; SQLite and the SQLite broker are served from a thread.
+        self._writer_pg = AsyncJobWriter(url) if url.startswith("postgresql") else None
+        broker = runtime.settings.resolved_broker_url()
+        self._publisher = (
+            AsyncRedisPublisher(runtime.celery, broker) if broker.startswith("redis") else None
+        )
         self._waiting: list[tuple[NewJob, asyncio.Future[Submission | JobUUIDConflict]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()  # the loop only keeps weak refs
@@ -45,9 +55,7 @@ class AdmissionBatcher:
         while self._waiting:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             try:
-                outcomes = await run_in_threadpool(
-                    self.runtime.jobs.submit_many, [new for new, _ in batch]
-                )
+                outcomes = await self._record([new for new, _ in batch])
             except Exception as exc:  # the database is down: every caller hears it
                 for _, future in batch:
                     if not future.done():
@@ -64,9 +72,27 @@ class AdmissionBatcher:
                 self._sending.add(task)
                 task.add_done_callback(self._sending.discard)
 
+    async def _record(self, batch: list[NewJob]) -> list[Submission | JobUUIDConflict]:
+        if self._writer_pg is not None:
+            outcomes = await self._writer_pg.submit_many(batch)
+            if outcomes is not None:
+                return outcomes
+            # A uuid collided with a concurrent gateway's: the exact, blocking path.
+            return await run_in_threadpool(self.runtime.jobs.submit_each, batch)
+        return await run_in_threadpool(self.runtime.jobs.submit_many, batch)
+
+    async def close(self) -> None:
+        if self._writer_pg is not None:
+            await self._writer_pg.close()
+        if self._publisher is not None:
+            await self._publisher.close()
+
     async def _send(self, job_uuids: list[str]) -> None:
         try:
-            await run_in_threadpool(self.runtime.dispatch, job_uuids)
+            if self._publisher is not None:
+                await self._publisher.dispatch(job_uuids)
+            else:
+                await run_in_threadpool(self.runtime.dispatch, job_uuids)
         except Exception:
             log.warning(
                 "broker unavailable; the sweeper will send the jobs",

@@ -35,10 +35,12 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        await admission.close()
         runtime.engine.dispose()
 
+    admission = AdmissionBatcher(runtime)
     app = Starlette(exception_handlers=EXCEPTION_HANDLERS)
     app.router = IndexedRouter(api_routes(settings), lifespan=lifespan)
     app.state.runtime = runtime
-    app.state.admission = AdmissionBatcher(runtime)
+    app.state.admission = admission
     return app

@@ -7,7 +7,7 @@ HTTP clients must be made in the child, so nothing here is built at import time.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,10 +71,8 @@ class Runtime:
         messages: publishing costs the sender one message per batch instead of one
         per job, and the work of splitting lands on workers, not on the gateway.
         """
-        if len(job_uuids) == 1:
-            self.celery.send_task(RUN_JOB, args=[job_uuids[0]])
-        elif job_uuids:
-            self.celery.send_task(FAN_OUT, args=[job_uuids])
+        for task, args in run_messages(job_uuids):
+            self.celery.send_task(task, args=args)
 
     def send_run_messages(self, job_uuids: list[str]) -> None:
         """One run message per job (a worker's half of a fan-out)."""
@@ -93,5 +91,15 @@ class Runtime:
 
 RUN_JOB = "volplane.run_job"
 FAN_OUT = "volplane.fan_out"
+
+
+def run_messages(job_uuids: list[str]) -> list[tuple[str, list[Any]]]:
+    """The (task, args) messages that start ``job_uuids``: one run message for a
+    single job, one fan-out message for many."""
+    if len(job_uuids) == 1:
+        return [(RUN_JOB, [job_uuids[0]])]
+    return [(FAN_OUT, [job_uuids])] if job_uuids else []
+
+
 DELIVER_WEBHOOK = "volplane.deliver_webhook"
 SWEEP = "volplane.sweep"

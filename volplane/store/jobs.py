@@ -57,7 +57,7 @@ class Submission:
     should_dispatch: bool
 
 
-def _row(new: NewJob, now: datetime, *, dispatched: bool) -> dict[str, Any]:
+def job_row(new: NewJob, now: datetime, *, dispatched: bool) -> dict[str, Any]:
     return {
         "uuid": new.uuid,
         "account_uuid": new.account_uuid,
@@ -75,6 +75,69 @@ def _row(new: NewJob, now: datetime, *, dispatched: bool) -> dict[str, Any]:
         "attempts": 0,
         "cancel_requested": False,
     }
+
+
+def secret_rows(fresh: dict[str, NewJob]) -> list[dict[str, str]]:
+    return [
+        {"job_uuid": uuid, "name": name, "value": value}
+        for uuid, new in fresh.items()
+        for name, value in (new.secrets or {}).items()
+    ]
+
+
+def fresh_jobs(batch: list[NewJob], known: dict[str, tuple[str, str]]) -> dict[str, NewJob]:
+    """The jobs of a batch to insert, by uuid, in acceptance order.
+
+    ``known`` maps uuids already recorded to (account, request digest). A uuid
+    the gateway drew is new by construction; only client-chosen ones are looked up.
+    """
+    fresh: dict[str, NewJob] = {}
+    for new in batch:
+        if new.uuid not in known and new.uuid not in fresh:
+            fresh[new.uuid] = new
+    return fresh
+
+
+def sync_keys(fresh: dict[str, NewJob]) -> list[str]:
+    return list({new.sync_key for new in fresh.values()})
+
+
+def blocked_jobs(fresh: dict[str, NewJob], busy: set[str]) -> set[str]:
+    """Jobs that must wait: their resource has unfinished work (``busy`` sync keys)
+    or an earlier job of the same batch. Their predecessor dispatches them when it
+    ends (or the sweeper does)."""
+    busy = set(busy)
+    blocked = set()
+    for uuid, new in fresh.items():  # acceptance order
+        if new.sync_key in busy:
+            blocked.add(uuid)
+        busy.add(new.sync_key)
+    return blocked
+
+
+def batch_outcomes(
+    batch: list[NewJob],
+    known: dict[str, tuple[str, str]],
+    fresh: dict[str, NewJob],
+    blocked: set[str],
+) -> list[Submission | JobUUIDConflict]:
+    """Per job of a recorded batch: new, a replay of an identical request, or a conflict."""
+    outcomes: list[Submission | JobUUIDConflict] = []
+    recorded: set[str] = set()
+    for new in batch:
+        if new.uuid in fresh and new.uuid not in recorded and fresh[new.uuid] is new:
+            recorded.add(new.uuid)
+            outcomes.append(Submission(new.uuid, True, new.uuid not in blocked))
+            continue
+        first = fresh.get(new.uuid)
+        account, digest = (
+            known[new.uuid] if first is None else (first.account_uuid, first.request_digest)
+        )
+        if account != new.account_uuid or digest != new.request_digest:
+            outcomes.append(JobUUIDConflict(f"X-Job-UUID {new.uuid} was used for another request"))
+        else:
+            outcomes.append(Submission(new.uuid, False, False))
+    return outcomes
 
 
 def _earlier_unfinished(job_table: Any) -> Any:
@@ -101,9 +164,6 @@ _BUSY_SYNC_KEYS = (
     )
     .distinct()
 )
-# With RETURNING, SQLAlchemy sends many rows as one multi-row INSERT (its
-# "insertmanyvalues"); without it, psycopg would send one statement per row.
-_INSERT_JOBS = insert(_JOBS).returning(_JOBS.c.id)
 
 
 class JobStore:
@@ -140,78 +200,49 @@ class JobStore:
         """Records many jobs in one transaction: one commit (one fsync) for the batch.
 
         Under load the gateway groups concurrent submissions, so admission costs two
-        statements and a commit per batch instead of per call. A uuid a client chose
-        and that was seen before is a replay (same request) or a conflict (different
-        request), decided per job; a uuid the gateway drew is new by construction.
+        statements and a commit per batch instead of per call. (On PostgreSQL the
+        gateway uses ``volplane.store.pg_admission``, the same rules on its event loop.)
         """
         now = utcnow()
         chosen = [new.uuid for new in batch if new.uuid_from_client]
         with self.sessions() as session:
-            known = (
-                {row.uuid: row for row in session.execute(_KNOWN_JOBS, {"uuids": chosen})}
+            known: dict[str, tuple[str, str]] = (
+                {
+                    row[0]: (row[1], row[2])
+                    for row in session.execute(_KNOWN_JOBS, {"uuids": chosen})
+                }
                 if chosen
                 else {}
             )
-            fresh: dict[str, NewJob] = {}
-            for new in batch:
-                if new.uuid not in known and new.uuid not in fresh:
-                    fresh[new.uuid] = new
+            fresh = fresh_jobs(batch, known)
             blocked: set[str] = set()
             if fresh:
-                # A job whose resource already has unfinished work waits for it: its
-                # predecessor dispatches it when it ends (or the sweeper does).
-                busy = set(
-                    session.scalars(
-                        _BUSY_SYNC_KEYS, {"keys": list({new.sync_key for new in fresh.values()})}
-                    )
-                )
-                for new in fresh.values():  # acceptance order
-                    if new.sync_key in busy:
-                        blocked.add(new.uuid)
-                    busy.add(new.sync_key)
+                busy = set(session.scalars(_BUSY_SYNC_KEYS, {"keys": sync_keys(fresh)}))
+                blocked = blocked_jobs(fresh, busy)
                 try:
                     session.execute(
-                        _INSERT_JOBS,
+                        insert(_JOBS),
                         [
-                            _row(new, now, dispatched=new.uuid not in blocked)
-                            for new in fresh.values()
+                            job_row(new, now, dispatched=uuid not in blocked)
+                            for uuid, new in fresh.items()
                         ],
-                    ).all()
-                    secrets = [
-                        {"job_uuid": new.uuid, "name": name, "value": value}
-                        for new in fresh.values()
-                        for name, value in (new.secrets or {}).items()
-                    ]
+                    )
+                    secrets = secret_rows(fresh)
                     if secrets:
                         session.execute(insert(JobSecret), secrets)
                 except IntegrityError:
                     # Another gateway recorded one of these uuids at the same moment:
                     # take the slow, exact path one job at a time.
                     session.rollback()
-                    if len(batch) == 1:
-                        return [self._replay(batch[0])]
-                    return [self._submit_alone(new) for new in batch]
+                    return self.submit_each(batch)
                 session.commit()
-        outcomes: list[Submission | JobUUIDConflict] = []
-        recorded: set[str] = set()
-        for new in batch:
-            if new.uuid in fresh and new.uuid not in recorded and fresh[new.uuid] is new:
-                recorded.add(new.uuid)
-                outcomes.append(Submission(new.uuid, True, new.uuid not in blocked))
-                continue
-            first = known.get(new.uuid)
-            account, digest = (
-                (first.account_uuid, first.request_digest)
-                if first is not None
-                else (fresh[new.uuid].account_uuid, fresh[new.uuid].request_digest)
-            )
-            if account != new.account_uuid or digest != new.request_digest:
-                outcomes.append(
-                    JobUUIDConflict(f"X-Job-UUID {new.uuid} was used for another request")
-                )
-            else:
-                outcomes.append(Submission(new.uuid, False, False))
-        return outcomes
+        return batch_outcomes(batch, known, fresh, blocked)
+
+    def submit_each(self, batch: list[NewJob]) -> list[Submission | JobUUIDConflict]:
+        """The exact path after a uuid collision: one job per transaction."""
+        if len(batch) == 1:
+            return [self._replay(batch[0])]
+        return [self._submit_alone(new) for new in batch]
 
     def _submit_alone(self, new: NewJob) -> Submission | JobUUIDConflict:
         try:
