@@ -32,7 +32,9 @@ class AsyncRedisPublisher:
     def envelope(self, task: str, args: list[Any]) -> bytes:
         """The message as kombu's Redis transport stores it on the queue's list."""
         task_id = str(uuid.uuid4())
-        message = self._celery.amqp.as_task_v2(task_id, task, args=args)
+        # A fan-out carries many uuids; Celery's default repr of them is costly.
+        summary = f"[{len(args[0])} jobs]" if isinstance(args[0], list) else None
+        message = self._celery.amqp.as_task_v2(task_id, task, args=args, argsrepr=summary)
         body = json.dumps(message.body).encode()
         return json.dumps(
             {
