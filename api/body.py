@@ -27,7 +27,20 @@ async def read_json(request: Request, *, required: bool = True) -> dict[str, Any
         raise InvalidJSON(f"the request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise InvalidJSON("the request body must be a JSON object")
+    if b"\\u0000" in raw and _holds_nul(body):
+        raise InvalidParameter("strings in the request may not contain NUL (\\u0000)")
     return body
+
+
+def _holds_nul(value: Any) -> bool:
+    """A NUL anywhere in the body: PostgreSQL cannot store it, so it is refused up front."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _tags(body: dict[str, Any]) -> dict[str, Any]:

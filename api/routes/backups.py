@@ -7,28 +7,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.auth import authenticate
-from api.body import create_params, read_json
-from api.handlers import delete_endpoint
+from api.handlers import create_endpoint, delete_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, F, I, S, fields
-from api.submit import submit
 from schemas.backup_inventories import backup_inventory
 from schemas.backups import VolumeBackup
 from schemas.infra import BackupStorage
 from schemas.storage import Volume, VolumeSnapshot
-from schemas.tables import new_uuid
 
-
-async def create_backup(request: Request) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request)
-    params = {**create_params(body), "volumeUuid": request.path_params["uuid"]}
-    resource_uuid = params.get("resourceUuid") or new_uuid()
-    return await submit(
-        request, caller, "CreateVolumeBackup", params, resource_uuid=resource_uuid, raw_body=body
-    )
+create_backup = create_endpoint(
+    "CreateVolumeBackup", name="create_backup", from_path={"uuid": "volumeUuid"}
+)
 
 
 async def list_backups(request: Request) -> Response:
@@ -38,19 +28,11 @@ async def list_backups(request: Request) -> Response:
 delete_backup = delete_endpoint("DeleteVolumeBackup", name="delete_backup")
 
 
-async def restore_backup(request: Request) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request)
-    params = {**create_params(body), "backupUuid": request.path_params["backupUuid"]}
-    resource_uuid = params.get("resourceUuid") or new_uuid()
-    return await submit(
-        request,
-        caller,
-        "CreateDataVolumeFromVolumeBackup",
-        params,
-        resource_uuid=resource_uuid,
-        raw_body=body,
-    )
+restore_backup = create_endpoint(
+    "CreateDataVolumeFromVolumeBackup",
+    name="restore_backup",
+    from_path={"backupUuid": "backupUuid"},
+)
 
 
 ROUTES = [

@@ -6,28 +6,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.auth import authenticate
-from api.body import create_params, read_json
-from api.handlers import actions_endpoint, delete_endpoint
+from api.handlers import actions_endpoint, create_endpoint, delete_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, S, fields
-from api.submit import submit
 from schemas.infra import Cluster, Host
 from schemas.infra_inventories import cluster_inventory
-from schemas.tables import Zone, new_uuid
+from schemas.tables import Zone
 
 _ACTIONS = {"updateCluster": "UpdateCluster", "changeClusterState": "ChangeClusterState"}
 
 
-async def create_cluster(request: Request) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request)
-    params = create_params(body)
-    resource_uuid = params.get("resourceUuid") or new_uuid()
-    return await submit(
-        request, caller, "CreateCluster", params, resource_uuid=resource_uuid, raw_body=body
-    )
+create_cluster = create_endpoint("CreateCluster", name="create_cluster")
 
 
 async def list_clusters(request: Request) -> Response:

@@ -16,9 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.auth import authenticate, require_admin
-from api.body import create_params, read_json
-from api.submit import submit
-from schemas.tables import new_uuid
+from api.handlers import create_endpoint
 from volplane.runtime import Runtime
 from workers.operations.manage import PoolListing, list_manageable, manageable_inventory
 
@@ -44,14 +42,7 @@ async def manageable_volumes(request: Request) -> Response:
     return JSONResponse({"inventories": inventories, "total": len(inventories)})
 
 
-async def manage_volume(request: Request) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request)
-    params = create_params(body)
-    resource_uuid = params.get("resourceUuid") or new_uuid()
-    return await submit(
-        request, caller, "ManageVolume", params, resource_uuid=resource_uuid, raw_body=body
-    )
+manage_volume = create_endpoint("ManageVolume", name="manage_volume")
 
 
 ROUTES = [

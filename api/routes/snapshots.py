@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.auth import authenticate
-from api.body import action_params, create_params, read_json
+from api.body import action_params, read_json
+from api.handlers import create_endpoint
 from api.listing import QUERY_KEYS, list_collection
 from api.query import (
     QueryableResource,
@@ -28,7 +29,6 @@ from api.routes.volumes import snapshot_volume_uuid
 from api.submit import submit
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import snapshot_inventory
-from schemas.tables import new_uuid
 from volplane.errors import InvalidQuery, ResourceNotFound
 from volplane.runtime import Runtime
 from volplane.snapshot_tree import SnapshotNode, VolumeTree, tree_view
@@ -39,19 +39,9 @@ _ACTIONS = {
 }
 
 
-async def create_snapshot(request: Request) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request)
-    params = {**create_params(body), "volumeUuid": request.path_params["uuid"]}
-    resource_uuid = params.get("resourceUuid") or new_uuid()
-    return await submit(
-        request,
-        caller,
-        "CreateVolumeSnapshot",
-        params,
-        resource_uuid=resource_uuid,
-        raw_body=body,
-    )
+create_snapshot = create_endpoint(
+    "CreateVolumeSnapshot", name="create_snapshot", from_path={"uuid": "volumeUuid"}
+)
 
 
 async def list_snapshots(request: Request) -> Response:

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import action_params, create_params, read_json
-from api.handlers import actions_endpoint, delete_endpoint
+from api.handlers import actions_endpoint, create_endpoint, delete_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, F, I, S, fields
@@ -50,14 +50,7 @@ async def snapshot_volume_uuid(request: Request, caller: Caller, snapshot_uuid: 
     return await run_in_threadpool(lookup)
 
 
-async def create_data_volume(request: Request) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request)
-    params = create_params(body)
-    resource_uuid = params.get("resourceUuid") or new_uuid()
-    return await submit(
-        request, caller, "CreateDataVolume", params, resource_uuid=resource_uuid, raw_body=body
-    )
+create_data_volume = create_endpoint("CreateDataVolume", name="create_data_volume")
 
 
 async def create_from_snapshot(request: Request) -> Response:

@@ -6,28 +6,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.auth import authenticate
-from api.body import create_params, read_json
-from api.handlers import actions_endpoint, delete_endpoint
+from api.handlers import actions_endpoint, create_endpoint, delete_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, S, fields
-from api.submit import submit
 from schemas.infra import Cluster, Host, PrimaryStorage
 from schemas.inventories import zone_inventory
-from schemas.tables import Zone, new_uuid
+from schemas.tables import Zone
 
 _ACTIONS = {"updateZone": "UpdateZone", "changeZoneState": "ChangeZoneState"}
 
 
-async def create_zone(request: Request) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request)
-    params = create_params(body)
-    resource_uuid = params.get("resourceUuid") or new_uuid()
-    return await submit(
-        request, caller, "CreateZone", params, resource_uuid=resource_uuid, raw_body=body
-    )
+create_zone = create_endpoint("CreateZone", name="create_zone")
 
 
 async def list_zones(request: Request) -> Response:

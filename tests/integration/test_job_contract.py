@@ -154,6 +154,10 @@ def test_malformed_requests_are_400_and_record_nothing(production_stack: Stack) 
         admin.request("POST", "/v1/zones", json={"params": {"name": 5}}),
         admin.request("POST", "/v1/zones", json={"params": {"name": "x", "bogus": 1}}),
         admin.request("POST", "/v1/zones", json=[1, 2]),
+        admin.request("POST", "/v1/zones", json={"params": {"name": "nul\u0000"}}),
+        admin.request(
+            "POST", "/v1/zones", json={"params": {"name": "x", "resourceUuid": "\u0000"}}
+        ),
         admin.request("PUT", f"/v1/zones/{job_uuid()}/actions", json={"explodeZone": {}}),
         admin.request(
             "PUT",

@@ -36,7 +36,9 @@ _COLUMNS = {
     "uuid": "text",
     "account_uuid": "text",
     "api_name": "text",
-    "request": "json",
+    # JSON text inside the document, cast on insert: expanding a json field would
+    # decode it, and a \u0000 in a client's string cannot become PostgreSQL text.
+    "request": "text",
     "request_digest": "text",
     "resource_type": "text",
     "resource_uuid": "text",
@@ -49,6 +51,7 @@ _COLUMNS = {
     "cancel_requested": "bool",
 }
 _NAMES = ", ".join(_COLUMNS)
+_VALUES = ", ".join(f"{c}::json" if c == "request" else c for c in _COLUMNS)
 # One statement, one round trip, whatever the batch size: the batch arrives as one
 # JSON document, and the ordering rule (``blocked_jobs``: a job waits while its
 # resource has unfinished work, in the table or earlier in the batch) is applied in
@@ -62,7 +65,7 @@ WITH batch AS (
     ) WITH ORDINALITY AS b({_NAMES}, ord)
 )
 INSERT INTO api_jobs ({_NAMES}, dispatched_at)
-SELECT {_NAMES}, CASE WHEN nth > 1 OR busy.found THEN NULL ELSE create_date END
+SELECT {_VALUES}, CASE WHEN nth > 1 OR busy.found THEN NULL ELSE create_date END
 FROM batch LEFT JOIN LATERAL (
     -- one index probe per job on (sync_key, id), whatever the backlog
     SELECT true AS found FROM api_jobs AS prior
@@ -113,7 +116,7 @@ class AsyncJobWriter:
                 secrets = secret_rows(fresh)
                 async with conn.transaction() if secrets else _no_transaction():
                     document = json.dumps(
-                        [job_row(new, now, dispatched=True) for new in fresh.values()],
+                        [_document_row(new, now) for new in fresh.values()],
                         default=_iso,
                     )
                     cursor = await conn.execute(
@@ -142,6 +145,11 @@ class AsyncJobWriter:
 @asynccontextmanager
 async def _no_transaction() -> AsyncIterator[None]:
     yield  # a single statement in autocommit mode is its own transaction
+
+
+def _document_row(new: NewJob, now: datetime) -> dict[str, Any]:
+    row = job_row(new, now, dispatched=True)
+    return {**row, "request": json.dumps(row["request"])}
 
 
 def _iso(value: datetime) -> str:
