@@ -125,7 +125,9 @@ class AgentClient:
     """A typed client for one agent. Use as a context manager or call ``close()``.
 
     ``poll_seconds`` is how long each long-poll may wait on the agent; the read
-    timeout always leaves room for it.
+    timeout always leaves room for it. ``progress_seconds`` is how often, at most, a
+    running operation's progress is fetched for ``on_progress``; its end is always
+    answered at once.
     """
 
     def __init__(
@@ -136,11 +138,13 @@ class AgentClient:
         connect_timeout: float = 3.0,
         read_timeout: float = 30.0,
         poll_seconds: float = 10.0,
+        progress_seconds: float = 0.25,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.poll_seconds = poll_seconds
+        self.progress_seconds = progress_seconds
         self._read_timeout = read_timeout
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -166,9 +170,17 @@ class AgentClient:
     # --- raw protocol -------------------------------------------------------
 
     def _request(
-        self, method: str, path: str, *, wait: float = 0.0, json: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        wait: float = 0.0,
+        progress_every: float = 0.0,
+        json: Any = None,
     ) -> dict[str, Any]:
-        params = {"waitSeconds": f"{wait:g}"} if wait else None
+        params = {"waitSeconds": f"{wait:g}"} if wait else {}
+        if wait and progress_every:
+            params["progressSeconds"] = f"{progress_every:g}"
         timeout = httpx.Timeout(self._read_timeout + wait, connect=self._http.timeout.connect)
         with _mapped_errors(self.base_url):
             response = self._http.request(method, path, params=params, json=json, timeout=timeout)
@@ -190,8 +202,13 @@ class AgentClient:
         answer = self._request("PUT", operation_path(op_id), json=body, wait=wait)
         return OperationRecord.model_validate(answer)
 
-    def operation(self, op_id: str, *, wait: float = 0.0) -> OperationRecord:
-        answer = self._request("GET", operation_path(op_id), wait=wait)
+    def operation(
+        self, op_id: str, *, wait: float = 0.0, progress_every: float = 0.0
+    ) -> OperationRecord:
+        """The operation's record; with ``wait``, once it changes or ends. With
+        ``progress_every`` a progress change answers no sooner than that."""
+        path = operation_path(op_id)
+        answer = self._request("GET", path, wait=wait, progress_every=progress_every)
         return OperationRecord.model_validate(answer)
 
     def cancel(self, op_id: str) -> OperationRecord:
@@ -234,8 +251,10 @@ class AgentClient:
                 if left <= 0:
                     raise AgentTimeout(f"agent operation {op_id} ({command}) did not end in time")
                 wait = min(wait, left)
+            # Without a progress callback only the end is worth an answer.
+            every = self.progress_seconds if on_progress is not None else wait
             try:
-                record = self.operation(op_id, wait=wait)
+                record = self.operation(op_id, wait=wait, progress_every=every)
             except ResourceNotFound:
                 # The agent restarted and lost the unfinished operation: start it again.
                 record = self.start(op_id, command, args)

@@ -22,13 +22,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from drivers.agent.chunk_routes import chunk_store_routes
 from drivers.agent.config import AgentConfig
-from drivers.agent.operations import OperationTable
+from drivers.agent.operations import Operation, OperationTable
 from drivers.agent.pools import ConnectedPools
 from drivers.facts import host_facts
 from schemas.agent import (
     CHUNK_STORE_PATH,
     EXPORT_PATH,
     Health,
+    OperationRecord,
     StartOperation,
     export_ticket,
 )
@@ -85,12 +86,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error_response(RouteNotFound(f"{request.method} {request.url.path}"))
 
 
-def _wait_seconds(request: Request, limit: float) -> float:
-    raw = request.query_params.get("waitSeconds", "0")
+def _seconds(request: Request, name: str, limit: float) -> float:
+    raw = request.query_params.get(name, "0")
     try:
         value = float(raw)
     except ValueError as exc:
-        raise InvalidParameter(f"waitSeconds must be a number, got {raw!r}") from exc
+        raise InvalidParameter(f"{name} must be a number, got {raw!r}") from exc
     return min(max(value, 0.0), limit)
 
 
@@ -116,13 +117,20 @@ def create_agent_app(config: AgentConfig) -> Starlette:
         except ValidationError as exc:
             raise InvalidParameter(str(exc)) from exc
         op = table.start(request.path_params["op_id"], start)
-        record = await table.wait(op, _wait_seconds(request, config.max_wait_seconds))
-        return JSONResponse(record.wire())
+        return JSONResponse((await _wait(request, op)).wire())
 
     async def get_operation(request: Request) -> Response:
         op = table.get(request.path_params["op_id"])
-        record = await table.wait(op, _wait_seconds(request, config.max_wait_seconds))
-        return JSONResponse(record.wire())
+        return JSONResponse((await _wait(request, op)).wire())
+
+    async def _wait(request: Request, op: Operation) -> OperationRecord:
+        """``waitSeconds`` long-polls; ``progressSeconds`` spaces out progress-only answers."""
+        limit = config.max_wait_seconds
+        return await table.wait(
+            op,
+            _seconds(request, "waitSeconds", limit),
+            progress_every=_seconds(request, "progressSeconds", limit),
+        )
 
     async def cancel_operation(request: Request) -> Response:
         op = table.cancel(request.path_params["op_id"])

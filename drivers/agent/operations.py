@@ -35,13 +35,17 @@ log = logging.getLogger(__name__)
 
 
 class Operation:
-    """One operation's live state; ``changed`` wakes long-polls on every change."""
+    """One operation's live state; ``changed`` wakes long-polls on every change,
+    ``ended`` only on the end."""
 
     def __init__(self, record: OperationRecord) -> None:
         self.record = record
         self.cancel_requested = threading.Event()
         self.cancelled_by_client = False
         self.changed = asyncio.Event()
+        self.ended = asyncio.Event()
+        if self.finished:
+            self.ended.set()
 
     @property
     def finished(self) -> bool:
@@ -49,6 +53,8 @@ class Operation:
 
     def update(self, **changes: Any) -> None:
         self.record = self.record.model_copy(update=changes)
+        if self.finished:
+            self.ended.set()
         self.changed.set()
         self.changed = asyncio.Event()
 
@@ -120,11 +126,29 @@ class OperationTable:
         op.cancel_requested.set()
         return op
 
-    async def wait(self, op: Operation, timeout: float) -> OperationRecord:
-        """The record once it changes, the operation ends, or ``timeout`` passes."""
-        if not op.finished and timeout > 0:
+    async def wait(
+        self, op: Operation, timeout: float, *, progress_every: float = 0.0
+    ) -> OperationRecord:
+        """The record once it changes, the operation ends, or ``timeout`` passes.
+
+        With ``progress_every`` a mere progress change answers no sooner than that many
+        seconds after the wait began, while the end still answers at once: a client
+        relaying progress makes a few round trips a second, not one per percent.
+        """
+        if op.finished or timeout <= 0:
+            return op.record
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if progress_every > 0:
+            seen = op.record.progress
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(op.changed.wait(), timeout)
+                await asyncio.wait_for(op.ended.wait(), min(progress_every, timeout))
+            if op.finished or op.record.progress != seen:
+                return op.record
+        left = deadline - loop.time()
+        if left > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(op.changed.wait(), left)
         return op.record
 
     async def shutdown(self, grace: float = 10.0) -> None:
@@ -147,6 +171,7 @@ class OperationTable:
             report_progress=report_progress,
             cancel_requested=op.cancel_requested.is_set,
         )
+        end: dict[str, Any]
         try:
             result = await asyncio.to_thread(command.handler, context, args)
         except JobCancelled as exc:
@@ -154,18 +179,21 @@ class OperationTable:
                 # Stopped by the agent's shutdown, not by a client: left unrecorded so a
                 # repeated command after the restart does the work.
                 return
-            op.update(state=OperationState.CANCELLED, error=_error_body(exc))
+            end = {"state": OperationState.CANCELLED, "error": _error_body(exc)}
         except VolplaneError as exc:
-            op.update(state=OperationState.FAILED, error=_error_body(exc))
+            end = {"state": OperationState.FAILED, "error": _error_body(exc)}
         except Exception as exc:
             log.exception("operation %s (%s) failed unexpectedly", op.record.op_id, command.name)
-            op.update(state=OperationState.FAILED, error=_error_body(VolplaneError(repr(exc))))
+            end = {"state": OperationState.FAILED, "error": _error_body(VolplaneError(repr(exc)))}
         else:
-            op.update(state=OperationState.SUCCEEDED, progress=100, result=result.wire())
+            end = {"state": OperationState.SUCCEEDED, "progress": 100, "result": result.wire()}
         try:
-            self._journal(op.record)
+            # Journaled before anyone hears of the end (a repeated command after a crash
+            # gets this result, not a second run); in a thread, so polls go on meanwhile.
+            await asyncio.to_thread(self._journal, op.record.model_copy(update=end))
         except OSError:
             log.exception("could not journal operation %s", op.record.op_id)
+        op.update(**end)
 
     def _find(self, op_id: str) -> Operation | None:
         op = self._ops.get(op_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,6 +204,49 @@ def test_convert_reports_progress_and_copies_exactly(client: AgentClient, pool: 
     assert qcow2.compare(src, dst)
     data = [(e.start, e.length) for e in client.map_image(str(dst)).extents if e.data]
     assert sum(length for _, length in data) == 12 * MiB
+
+
+def slow_source(client: AgentClient, pool: Path, name: str) -> Path:
+    """24 MiB of data: a copy throttled to 16 MiB/s takes about a second and a half."""
+    src = pool / f"{name}.qcow2"
+    client.create_volume(f"{name}-src", str(src), size=GiB)
+    for offset in (0, 300 * MiB, 700 * MiB):
+        qcow2.write_pattern(src, offset=offset, length=8 * MiB, pattern=0xAB)
+    return src
+
+
+def test_progress_is_relayed_a_few_times_a_second(client: AgentClient, pool: Path) -> None:
+    src = slow_source(client, pool, "paced")
+    seen: list[tuple[float, int]] = []
+
+    client.convert_image(
+        "paced-1",
+        str(src),
+        str(pool / "paced-dst.qcow2"),
+        rate_limit=16 * MiB,
+        on_progress=lambda percent: seen.append((time.monotonic(), percent)),
+    )
+
+    percents = [percent for _, percent in seen]
+    assert percents == sorted(percents) and percents[-1] == 100
+    assert [p for p in percents if 0 < p < 100], "progress moves while the copy runs"
+    # At most one progress answer every 250 ms; only the end may come sooner.
+    gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(seen[:-1])]
+    assert len(percents) < 15 and all(gap > 0.2 for gap in gaps), seen
+
+
+def test_long_poll_answers_the_end_at_once(client: AgentClient, pool: Path) -> None:
+    src = slow_source(client, pool, "ends")
+    args = {"src": str(src), "dst": str(pool / "ends-dst.qcow2"), "rateLimit": 16 * MiB}
+    started = time.monotonic()
+    client.start("ends-1", "image.convert", args)
+
+    # Progress changes along the way do not answer a poll that asks for them only every 30 s
+    record = client.operation("ends-1", wait=30, progress_every=30)
+
+    assert record.state is OperationState.SUCCEEDED and record.progress == 100
+    assert time.monotonic() - started < 10
+    assert record.result is not None and record.result["virtualSize"] == GiB
 
 
 def test_cancelled_convert_leaves_no_partial_file(client: AgentClient, pool: Path) -> None:
