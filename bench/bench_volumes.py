@@ -147,8 +147,9 @@ def run(workdir: Path) -> list[Result]:
                 "is touched; the VM's free page reporting was "
                 f"{'off' if kept else 'on (could not be stopped)'} during the runs; ratio = "
                 "volplane time / qemu-img time (lower is better); each clone is verified "
-                "identical to the snapshot with qemu-img compare. Neither side flushes the "
-                "copy to disk (qemu-img convert writes with cache=unsafe).",
+                "identical to the snapshot with qemu-img compare. The clone is flushed to disk "
+                "before it is reported ready; the bare qemu-img convert is not (it writes "
+                "through the page cache and never flushes).",
             )
         )
 

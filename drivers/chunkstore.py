@@ -26,6 +26,7 @@ from typing import Protocol
 import httpx
 
 from drivers.client import error_from_response
+from drivers.durable import fsync_path
 from schemas.agent import CHUNK_STORE_PATH
 from volplane import chunking
 from volplane.chunking import Manifest
@@ -93,14 +94,6 @@ def _write_atomic(tmp_dir: Path, dst: Path, data: bytes, *, sync: bool) -> None:
         raise
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class LocalChunkStore:
     """A store in a directory on this host. Safe for concurrent threads and processes."""
 
@@ -155,12 +148,12 @@ class LocalChunkStore:
         if self.sync:
             # Chunk renames must be durable before a manifest may name them.
             for folder in {self.chunks, *self.chunks.iterdir()}:
-                _fsync_dir(folder)
+                fsync_path(folder)
         _write_atomic(
             self.tmp, self.manifest_path(manifest.backup_uuid), manifest.to_json(), sync=self.sync
         )
         if self.sync:
-            _fsync_dir(self.manifests)
+            fsync_path(self.manifests)
 
     def pin(self, uuid: str) -> None:
         # Rewritten by a rerun of the same backup: its start time moves forward, never back

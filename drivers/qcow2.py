@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from drivers.durable import durable_replace
 from schemas.agent import Extent, ImageInfo
 from volplane.errors import DriverCommandFailed, InvalidParameter, InvalidStoragePath, JobCancelled
 
@@ -289,7 +290,7 @@ def convert(
                 stderr_file.seek(0)
                 stderr = stderr_file.read().decode(errors="replace")
                 raise command_failure(argv, proc.returncode, stderr)
-        os.replace(part, dst)
+        durable_replace(part, dst)
     except BaseException:
         part.unlink(missing_ok=True)
         raise

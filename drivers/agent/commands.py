@@ -16,6 +16,7 @@ import httpx
 from drivers import backup_io, discovery, disk, local_dir, netmount, qcow2
 from drivers.agent.pools import ConnectedPools
 from drivers.chunkstore import ChunkStore, HttpChunkStore, LocalChunkStore
+from drivers.durable import durable_replace
 from schemas.agent import (
     AgentModel,
     BackupCreateArgs,
@@ -221,7 +222,7 @@ def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
         pulled = qcow2.info(part)
         if pulled.backing_file:
             raise InvalidStoragePath(f"the image pulled into {args.dst} depends on a backing file")
-        os.replace(part, dst)
+        durable_replace(part, dst)
     except httpx.HTTPError as exc:
         part.unlink(missing_ok=True)
         raise AgentUnreachable(f"fetching {args.dst} from another agent failed: {exc}") from exc
