@@ -217,8 +217,6 @@ def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
                     if percent != last:
                         last = percent
                         ctx.report_progress(percent)
-                out.flush()
-                os.fsync(out.fileno())
         pulled = qcow2.info(part)
         if pulled.backing_file:
             raise InvalidStoragePath(f"the image pulled into {args.dst} depends on a backing file")
@@ -229,7 +227,7 @@ def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    return qcow2.info(dst)
+    return pulled.model_copy(update={"path": str(dst)})
 
 
 # --- manageable images: files in a pool that could become volumes ---------------------

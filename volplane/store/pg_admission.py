@@ -10,9 +10,8 @@ so the caller can take the exact, blocking path (``JobStore.submit_each``).
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -114,7 +113,8 @@ class AsyncJobWriter:
             blocked: set[str] = set()
             if fresh:
                 secrets = secret_rows(fresh)
-                async with conn.transaction() if secrets else _no_transaction():
+                # A single statement in autocommit mode is its own transaction.
+                async with conn.transaction() if secrets else contextlib.nullcontext():
                     document = json.dumps(
                         [_document_row(new, now) for new in fresh.values()],
                         default=_iso,
@@ -140,11 +140,6 @@ class AsyncJobWriter:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await conn.close()
-
-
-@asynccontextmanager
-async def _no_transaction() -> AsyncIterator[None]:
-    yield  # a single statement in autocommit mode is its own transaction
 
 
 def _document_row(new: NewJob, now: datetime) -> dict[str, Any]:
