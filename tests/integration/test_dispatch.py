@@ -11,7 +11,7 @@ import redis as redis_lib
 
 from tests.conftest import StackFactory
 from tests.services import redis_server
-from tests.stack import Client, Stack, new_name
+from tests.stack import Client, Stack, new_name, wait_until
 from volplane.runtime import FAN_OUT, RUN_JOB, Runtime
 from volplane.settings import Settings
 from workers.celery_app import make_celery
@@ -49,8 +49,10 @@ def test_run_messages_reach_workers(make_stack: StackFactory, tmp_path: Path) ->
             Settings(database_url=stack.env["VOLPLANE_DATABASE_URL"], broker_url=redis.url)
         ).volplane_runtime
 
-        # Jobs accepted one at a time: the gateway publishes one run message each.
+        # Jobs accepted one at a time: the gateway publishes one run message each
+        # (just after each answer, so they are waited for).
         locations = submit_zones(admin, 3)
+        wait_until(lambda: broker.llen(QUEUE) >= 3, timeout=10, interval=0.02)
         assert queued_tasks(broker) == [RUN_JOB] * 3
         finish_all(stack, admin, locations)
 
@@ -62,6 +64,7 @@ def test_run_messages_reach_workers(make_stack: StackFactory, tmp_path: Path) ->
             ),
         ):
             locations = submit_zones(admin, 4)
+            wait_until(lambda: broker.llen(QUEUE) >= 4, timeout=10, interval=0.02)
             broker.delete(QUEUE)  # the broker lost the gateway's messages
             publish([location.rsplit("/", 1)[1] for location in locations])
             assert queued_tasks(broker) == [FAN_OUT]
