@@ -43,6 +43,25 @@ def create_endpoint(
     return endpoint
 
 
+def attachment_endpoint(
+    api_name: str, *, name: str, resource: tuple[str, str], target: tuple[str, str]
+) -> Endpoint:
+    """``POST|DELETE /v1/<targets>/{t}/<things>/{r}``: attach a resource to a target or
+    detach it, serialized on the resource. ``resource`` and ``target`` are each
+    (path parameter, request field)."""
+
+    async def endpoint(request: Request) -> Response:
+        caller = await authenticate(request)
+        body = await read_json(request, required=False)
+        uuid = request.path_params[resource[0]]
+        params = {target[1]: request.path_params[target[0]], resource[1]: uuid}
+        return await submit(request, caller, api_name, params, resource_uuid=uuid, raw_body=body)
+
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.api_name = api_name  # type: ignore[attr-defined]  # for api/openapi.py
+    return endpoint
+
+
 def actions_endpoint(actions: Mapping[str, str], *, name: str) -> Endpoint:
     """``PUT /v1/<things>/{uuid}/actions``: ``{"<action>": {...}}`` → that operation,
     serialized on the resource. ``actions`` maps action names to operation names."""

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import create_params, read_json
-from api.handlers import actions_endpoint, delete_endpoint
+from api.handlers import actions_endpoint, attachment_endpoint, delete_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, I, S, fields
@@ -80,20 +80,18 @@ storage_actions = actions_endpoint(_ACTIONS, name="storage_actions")
 delete_storage = delete_endpoint("DeleteBackupStorage", name="delete_storage")
 
 
-async def attach(request: Request) -> Response:
-    return await _attachment(request, "AttachBackupStorageToZone")
-
-
-async def detach(request: Request) -> Response:
-    return await _attachment(request, "DetachBackupStorageFromZone")
-
-
-async def _attachment(request: Request, api_name: str) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request, required=False)
-    storage = request.path_params["storage"]
-    params = {"zoneUuid": request.path_params["zone"], "backupStorageUuid": storage}
-    return await submit(request, caller, api_name, params, resource_uuid=storage, raw_body=body)
+attach = attachment_endpoint(
+    "AttachBackupStorageToZone",
+    name="attach",
+    resource=("storage", "backupStorageUuid"),
+    target=("zone", "zoneUuid"),
+)
+detach = attachment_endpoint(
+    "DetachBackupStorageFromZone",
+    name="detach",
+    resource=("storage", "backupStorageUuid"),
+    target=("zone", "zoneUuid"),
+)
 
 
 ROUTES = [

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import create_params, read_json
-from api.handlers import actions_endpoint, delete_endpoint
+from api.handlers import actions_endpoint, attachment_endpoint, delete_endpoint
 from api.listing import QUERY_KEYS
 from api.query import (
     QueryableResource,
@@ -154,20 +154,18 @@ pool_actions = actions_endpoint(_ACTIONS, name="pool_actions")
 delete_pool = delete_endpoint("DeletePrimaryStorage", name="delete_pool")
 
 
-async def attach(request: Request) -> Response:
-    return await _attachment(request, "AttachPrimaryStorageToCluster")
-
-
-async def detach(request: Request) -> Response:
-    return await _attachment(request, "DetachPrimaryStorageFromCluster")
-
-
-async def _attachment(request: Request, api_name: str) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request, required=False)
-    pool = request.path_params["pool"]
-    params = {"clusterUuid": request.path_params["cluster"], "primaryStorageUuid": pool}
-    return await submit(request, caller, api_name, params, resource_uuid=pool, raw_body=body)
+attach = attachment_endpoint(
+    "AttachPrimaryStorageToCluster",
+    name="attach",
+    resource=("pool", "primaryStorageUuid"),
+    target=("cluster", "clusterUuid"),
+)
+detach = attachment_endpoint(
+    "DetachPrimaryStorageFromCluster",
+    name="detach",
+    resource=("pool", "primaryStorageUuid"),
+    target=("cluster", "clusterUuid"),
+)
 
 
 ROUTES = [
