@@ -14,6 +14,7 @@ from api.routing import IndexedRouter
 from volplane.discovery import modules_of
 from volplane.runtime import Runtime
 from volplane.settings import Settings
+from volplane.store.pg_job_ends import JobEndListener
 from workers.celery_app import make_celery
 
 TEST_ONLY_ROUTES = {"api.routes.debug"}
@@ -35,12 +36,17 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        if job_ends is not None:
+            await job_ends.close()
         await admission.close()
         runtime.engine.dispose()
 
     admission = AdmissionBatcher(runtime)
+    database_url = settings.resolved_database_url()
+    job_ends = JobEndListener(database_url) if database_url.startswith("postgresql") else None
     app = Starlette(exception_handlers=EXCEPTION_HANDLERS)
     app.router = IndexedRouter(api_routes(settings), lifespan=lifespan)
     app.state.runtime = runtime
     app.state.admission = admission
+    app.state.job_ends = job_ends
     return app

@@ -33,7 +33,7 @@ import zstandard
 
 from drivers import qcow2
 from drivers.chunkstore import ChunkStore, require_manifest
-from drivers.durable import durable_replace
+from drivers.durable import durable_replace, writing_behind
 from schemas.agent import ImageInfo
 from volplane.chunking import (
     CHUNK_SIZE,
@@ -355,7 +355,10 @@ def restore_image(
             os.close(fd)
         if should_cancel is not None and should_cancel():
             raise JobCancelled(f"restore of backup {backup_uuid} was cancelled")
-        qcow2.run([qcow2.QEMU_IMG, "convert", "-f", "raw", "-O", qcow2.FORMAT, str(raw), str(part)])
+        with writing_behind(part):
+            qcow2.run(
+                [qcow2.QEMU_IMG, "convert", "-f", "raw", "-O", qcow2.FORMAT, str(raw), str(part)]
+            )
         durable_replace(part, dst)
     except BaseException:
         part.unlink(missing_ok=True)

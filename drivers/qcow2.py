@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from drivers.durable import durable_replace
+from drivers.durable import durable_replace, writing_behind
 from schemas.agent import Extent, ImageInfo
 from volplane.errors import DriverCommandFailed, InvalidParameter, InvalidStoragePath, JobCancelled
 
@@ -283,7 +283,8 @@ def convert(
                 proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr_file)
             except OSError as exc:
                 raise command_failure(argv, None, str(exc)) from exc
-            cancelled = _pump(proc, parser, on_progress, should_cancel, poll_interval)
+            with writing_behind(part):
+                cancelled = _pump(proc, parser, on_progress, should_cancel, poll_interval)
             if cancelled:
                 raise JobCancelled(f"copy of {src} to {dst} was cancelled")
             if proc.returncode != 0:

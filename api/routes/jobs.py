@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +23,9 @@ from volplane.errors import InvalidParameter, JobNotFound, JobStateConflict
 from volplane.jobs import JobState, final_body, is_expired, poll_status
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
+from volplane.store.pg_job_ends import JobEndListener
+
+RECHECK_SECONDS = 1.0
 
 
 def _visible_job(runtime: Runtime, caller: Caller, job_uuid: str) -> ApiJob:
@@ -54,24 +58,30 @@ def _wait_seconds(request: Request, limit: int) -> float:
 
 async def poll_job(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
+    ends: JobEndListener | None = request.app.state.job_ends
     caller = await authenticate(request)
     job_uuid = request.path_params["uuid"]
     wait = _wait_seconds(request, runtime.settings.long_poll_max_seconds)
     deadline = time.monotonic() + wait
     delay = 0.01
-    while True:
-        cached = runtime.jobs.cached_finished(job_uuid)
-        if cached is not None:
-            job = _check_visible(runtime, caller, job_uuid, cached)
-        else:
-            job = await run_in_threadpool(_poll_fetch, runtime, caller, job_uuid)
-        state = JobState(job.state)
-        if state.is_final or time.monotonic() >= deadline:
-            break
-        # Poll fast at first (most jobs end within milliseconds), then every 50 ms:
-        # one indexed read per waiting client, and a result seen within 50 ms.
-        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 0.05)
+    with ends.watch(job_uuid) if ends and wait else contextlib.nullcontext() as ended:
+        while True:
+            if ended is not None:
+                ended.clear()  # a wake from now on is kept for the wait below
+            job = await _read_job(runtime, caller, job_uuid)
+            state = JobState(job.state)
+            left = deadline - time.monotonic()
+            if state.is_final or left <= 0:
+                break
+            if ended is not None and ends is not None and ends.listening:
+                # Woken by the end itself; the re-read now and then is only a safety net.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ended.wait(), min(left, RECHECK_SECONDS))
+                continue
+            # No notices (SQLite, or the listener is reconnecting): poll fast at first
+            # (most jobs end within milliseconds), then every 50 ms.
+            await asyncio.sleep(min(delay, left))
+            delay = min(delay * 1.5, 0.05)
     if state.is_final:
         return JSONResponse(
             final_body(state, job.result, job.error), status_code=poll_status(state)
@@ -85,6 +95,13 @@ async def poll_job(request: Request) -> Response:
         status_code=202,
         headers={"Retry-After": "1", "X-Job-UUID": job.uuid},
     )
+
+
+async def _read_job(runtime: Runtime, caller: Caller, job_uuid: str) -> ApiJob:
+    cached = runtime.jobs.cached_finished(job_uuid)
+    if cached is not None:
+        return _check_visible(runtime, caller, job_uuid, cached)
+    return await run_in_threadpool(_poll_fetch, runtime, caller, job_uuid)
 
 
 def _poll_fetch(runtime: Runtime, caller: Caller, job_uuid: str) -> ApiJob:

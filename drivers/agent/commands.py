@@ -16,7 +16,7 @@ import httpx
 from drivers import backup_io, discovery, disk, local_dir, netmount, qcow2
 from drivers.agent.pools import ConnectedPools
 from drivers.chunkstore import ChunkStore, HttpChunkStore, LocalChunkStore
-from drivers.durable import durable_replace
+from drivers.durable import durable_replace, writing_behind
 from schemas.agent import (
     AgentModel,
     BackupCreateArgs,
@@ -207,7 +207,7 @@ def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
                 raise AgentError(f"export at {answer.url.host} answered {answer.status_code}")
             length = int(answer.headers.get("content-length") or 0)
             done, last = 0, -1
-            with part.open("wb") as out:
+            with part.open("wb") as out, writing_behind(part):
                 for chunk in answer.iter_bytes(1 << 20):
                     if ctx.cancel_requested():
                         raise JobCancelled(f"pull into {args.dst} was cancelled")
