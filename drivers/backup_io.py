@@ -367,4 +367,4 @@ def restore_image(
         raw.unlink(missing_ok=True)
     if on_progress is not None:
         on_progress(100)
-    return qcow2.info(dst)
+    return qcow2.standalone_info(dst)

@@ -13,9 +13,11 @@ import json
 import os
 import re
 import selectors
+import struct
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +153,33 @@ def parse_info(data: dict[str, Any]) -> ImageInfo:
     )
 
 
+@dataclass(frozen=True)
+class Header:
+    """The fixed part of a qcow2 header (the format's spec, "Header")."""
+
+    version: int
+    has_backing: bool
+    cluster_size: int
+    virtual_size: int
+    dirty: bool
+
+
+_HEADER = struct.Struct(">4sIQIIQ")  # magic, version, backing offset/size, cluster bits, size
+_INCOMPATIBLE = struct.Struct(">Q")  # at byte 72 in version 3
+_MAGIC = b"QFI\xfb"
+HEADER_BYTES = 80
+
+
+def parse_header(data: bytes) -> Header:
+    if len(data) < _HEADER.size or data[:4] != _MAGIC:
+        raise InvalidStoragePath("not a qcow2 image")
+    _, version, backing_offset, _, cluster_bits, size = _HEADER.unpack_from(data)
+    dirty = False
+    if version >= 3 and len(data) >= 80:
+        dirty = bool(_INCOMPATIBLE.unpack_from(data, 72)[0] & 1)
+    return Header(version, backing_offset != 0, 1 << cluster_bits, size, dirty)
+
+
 def parse_map(data: Sequence[dict[str, Any]]) -> list[Extent]:
     return [
         Extent(
@@ -193,6 +222,27 @@ def _json(argv: Sequence[str]) -> Any:
 
 def info(path: Path) -> ImageInfo:
     return parse_info(_json(info_argv(path)))
+
+
+def standalone_info(path: Path) -> ImageInfo:
+    """``info`` of an image without a backing file, read from its header and ``stat``.
+
+    What qemu-img info would answer (its actual size is the file's allocated blocks)
+    without starting a process; an image with a backing file is asked of qemu-img.
+    """
+    with path.open("rb") as image:
+        header = parse_header(image.read(HEADER_BYTES))
+        allocated = os.fstat(image.fileno()).st_blocks * 512
+    if header.has_backing:
+        return info(path)
+    return ImageInfo(
+        path=str(path),
+        format=FORMAT,
+        virtual_size=header.virtual_size,
+        actual_size=allocated,
+        cluster_size=header.cluster_size,
+        dirty=header.dirty,
+    )
 
 
 def backing_chain(path: Path) -> list[ImageInfo]:
@@ -297,7 +347,7 @@ def convert(
         raise
     if on_progress is not None and parser.percent != 100:
         on_progress(100)
-    return info(dst)
+    return standalone_info(dst)
 
 
 def _pump(

@@ -217,7 +217,7 @@ def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
                     if percent != last:
                         last = percent
                         ctx.report_progress(percent)
-        pulled = qcow2.info(part)
+        pulled = qcow2.standalone_info(part)
         if pulled.backing_file:
             raise InvalidStoragePath(f"the image pulled into {args.dst} depends on a backing file")
         durable_replace(part, dst)

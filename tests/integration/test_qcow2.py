@@ -135,3 +135,26 @@ def test_failed_convert_removes_partial_output(tmp_path: Path) -> None:
         qcow2.convert(garbage, dst)
 
     assert not dst.exists() and not qcow2.part_path(dst).exists()
+
+
+def test_standalone_info_reads_what_qemu_img_info_answers(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.qcow2"
+    qcow2.create(empty, size=3 * GiB + 512)
+    written = image_with_data(tmp_path / "data.qcow2", 256 * MiB, [0, 100 * MiB, 250 * MiB])
+    big_clusters = tmp_path / "big.qcow2"
+    qcow2.run([*qcow2.create_argv(big_clusters, size=GiB)[:-2], "-o", "cluster_size=2M",
+               str(big_clusters), str(GiB)])  # fmt: skip
+    copy = tmp_path / "copy.qcow2"
+    qcow2.convert(written, copy)
+    overlay = tmp_path / "overlay.qcow2"
+    qcow2.create_overlay(overlay, written)  # has a backing file: asked of qemu-img
+    for path in (empty, written, big_clusters, copy, overlay):
+        assert qcow2.standalone_info(path) == qcow2.info(path), path
+    assert qcow2.standalone_info(big_clusters).cluster_size == 2 * MiB
+
+
+def test_standalone_info_refuses_what_is_not_qcow2(tmp_path: Path) -> None:
+    raw = tmp_path / "raw.img"
+    raw.write_bytes(b"\0" * 4096)
+    with pytest.raises(InvalidStoragePath, match="not a qcow2"):
+        qcow2.standalone_info(raw)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import pytest
 
 from drivers import qcow2
-from volplane.errors import DriverCommandFailed, InvalidParameter
+from volplane.errors import DriverCommandFailed, InvalidParameter, InvalidStoragePath
 
 
 def test_create_argv_with_size() -> None:
@@ -111,3 +112,29 @@ def test_command_failure_carries_exit_code_and_stderr() -> None:
     assert isinstance(error, DriverCommandFailed)
     assert error.details == "qemu-img info exited 1: Could not open 'x'"
     assert error.context["exit_code"] == 1 and error.context["stderr"] == "Could not open 'x'\n"
+
+
+def _header(version: int, *, backing: int = 0, incompatible: int = 0) -> bytes:
+    fixed = struct.pack(">4sIQIIQ", b"QFI\xfb", version, backing, 0, 16, 5 << 30)
+    return fixed + bytes(72 - len(fixed)) + struct.pack(">Q", incompatible)
+
+
+def test_parse_header_fields_and_dirty_bit() -> None:
+    clean = qcow2.parse_header(_header(3))
+    assert (clean.virtual_size, clean.cluster_size, clean.has_backing, clean.dirty) == (
+        5 << 30,
+        1 << 16,
+        False,
+        False,
+    )
+    assert qcow2.parse_header(_header(3, incompatible=1)).dirty
+    assert qcow2.parse_header(_header(3, backing=512)).has_backing
+    # Version 2 has no feature bits: bytes there are not read as "dirty".
+    assert not qcow2.parse_header(_header(2, incompatible=1)).dirty
+
+
+def test_parse_header_refuses_other_formats() -> None:
+    with pytest.raises(InvalidStoragePath):
+        qcow2.parse_header(b"\0" * 80)
+    with pytest.raises(InvalidStoragePath):
+        qcow2.parse_header(b"QFI\xfb")
