@@ -86,3 +86,5 @@ class DebugSleep(RequestModel):
     seconds: float = Field(ge=0, le=600)
     zoneName: Name | None = None
     failWith: str | None = None
+    # No cancel points while sleeping, like an agent operation that cannot be stopped.
+    uninterruptible: bool = False

@@ -166,7 +166,9 @@ def _run_operation(runtime: Runtime, ctx: RunContext, job: ApiJob, session: Sess
             raise InvalidParameter(str(exc)) from exc
         ctx.checkpoint()
         result = operation.run(ctx, request)
-        ctx.checkpoint()
+        # No cancel check here: the work is done (and may have committed steps of its
+        # own), so a cancel that comes now is too late. The lease is checked by
+        # finish_in, which ends the job only if it is still ours.
         if not jobs.finish_in(session, job.uuid, ctx.token, JobState.SUCCEEDED, result=result):
             session.rollback()
             return "lost"

@@ -90,6 +90,23 @@ def test_cancel_pending_job_never_runs(production_stack: Stack) -> None:
     assert again.status_code == 409
 
 
+def test_a_cancel_after_the_work_is_done_is_too_late(production_stack: Stack) -> None:
+    """The operation finished its work before it saw the cancel: the job succeeds with
+    that work, instead of ending Cancelled with the work (partly) kept."""
+    admin = production_stack.login()
+    zone_name = new_name()
+    location = sleep_job(admin, 1.5, uninterruptible=True, zoneName=zone_name).json()["location"]
+    wait_for_state(admin, location, "Running")
+    cancel = admin.request(
+        "PUT", f"/v1/api-jobs/{location.rsplit('/', 1)[1]}/actions", json={"cancelApiJob": {}}
+    )
+    assert cancel.status_code == 200 and cancel.json()["inventory"]["cancelRequested"]
+    ended = admin.wait(location)
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["inventory"]["name"] == zone_name
+    assert admin.get("/v1/zones", params={"q": f"name={zone_name}"}).json()["inventories"]
+
+
 def test_long_poll_returns_when_the_job_ends(production_stack: Stack) -> None:
     admin = production_stack.login()
     location = sleep_job(admin, 1).json()["location"]

@@ -19,7 +19,8 @@ from volplane.operations import JobContext, Operation
 def debug_sleep(ctx: JobContext, req: rq.DebugSleep) -> dict[str, Any]:
     steps = max(1, int(req.seconds / 0.05))
     for step in range(steps):
-        ctx.checkpoint()
+        if not req.uninterruptible:
+            ctx.checkpoint()
         ctx.progress(int(100 * step / steps))
         time.sleep(req.seconds / steps)
     if req.failWith:
