@@ -124,6 +124,15 @@ class AgentProcess:
         """SIGKILL: the agent dies as if its host crashed."""
         self._end(signal.SIGKILL, 10.0)
 
+    def pause(self) -> None:
+        """SIGSTOP: the agent hangs (requests wait in its socket's queue)."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGCONT)
+
     def restart(self) -> None:
         self.stop()
         self.start()

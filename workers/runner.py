@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from drivers.client import AgentClient
 from schemas.tables import ApiJob, new_uuid
-from volplane.errors import InvalidParameter, JobCancelled, VolplaneError
+from volplane.errors import InvalidParameter, JobCancelled, JobLost, VolplaneError
 from volplane.jobs import JobState
 from volplane.logs import job_logging
 from volplane.runtime import Runtime
@@ -158,13 +158,19 @@ def _run_claimed(runtime: Runtime, job: ApiJob, token: str) -> str:
 
 def _run_operation(runtime: Runtime, ctx: RunContext, job: ApiJob, session: Session) -> str:
     jobs = runtime.jobs
+    # Past its attempts (see JobStore.recover_lost): a run cancelled from the start,
+    # whose cancel path removes what the runs that died left behind.
+    cleanup = job.attempts > runtime.settings.job_max_attempts
     try:
         operation = runtime.operations.get(job.api_name)
         try:
             request = operation.request_model.model_validate(job.request.get("params", {}))
         except ValidationError as exc:
             raise InvalidParameter(str(exc)) from exc
-        ctx.checkpoint()
+        if cleanup:
+            ctx._cancel.set()
+        else:
+            ctx.checkpoint()
         result = operation.run(ctx, request)
         # No cancel check here: the work is done (and may have committed steps of its
         # own), so a cancel that comes now is too late. The lease is checked by
@@ -178,6 +184,11 @@ def _run_operation(runtime: Runtime, ctx: RunContext, job: ApiJob, session: Sess
         session.rollback()
         return "lost"
     except JobCancelled as exc:
+        if cleanup:
+            lost = JobLost(
+                f"the job's worker was lost {job.attempts - 1} times; what it left was removed"
+            )
+            return _end_failed(session, jobs, ctx, job, JobState.FAILED, lost)
         return _end_failed(session, jobs, ctx, job, JobState.CANCELLED, exc)
     except VolplaneError as exc:
         return _end_failed(session, jobs, ctx, job, JobState.FAILED, exc)

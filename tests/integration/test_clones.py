@@ -215,6 +215,36 @@ def test_worker_killed_during_a_full_clone(
         assert job["inventories"][0]["attempts"] >= 2, "the job was re-run by another worker"
 
 
+def test_full_clone_whose_workers_keep_dying_leaves_nothing(
+    make_stack: Callable[..., Stack], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Given a full clone whose only allowed attempt dies after it committed the new
+    volume's Creating row, the job is run once more with a cancel, which removes the row
+    and the copy, and fails with VOLPLANE.JOB.1004."""
+    stack = make_stack("production", workers=1, VOLPLANE_JOB_MAX_ATTEMPTS="1")
+    admin = stack.login()
+    with running_agent(tmp_path_factory.mktemp("lost-agent")) as agent:
+        infra = infrastructure(admin, agent, tmp_path_factory.mktemp("lost-infra"))
+        pool_dir = Path(infra.pool["mountPath"])
+        _, taken = big_source(admin, infra.pool["uuid"])
+        new_uuid = job_uuid()
+        agent.pause()  # the worker's copy request waits in the agent's queue
+        try:
+            accepted = start_full_clone(admin, taken["uuid"], new_uuid)
+            wait_until(lambda: admin.get(f"/v1/volumes/{new_uuid}").status_code == 200)
+            stack.kill("worker0")
+        finally:
+            agent.resume()
+        stack.start_worker("worker1")
+        ended = admin.wait(accepted.json()["location"], timeout=120)
+
+        assert error_code(ended) == "VOLPLANE.JOB.1004", ended.text
+        job = admin.get(f"/v1/api-jobs/{accepted.headers['X-Job-UUID']}/inventory").json()
+        assert job["inventories"][0]["attempts"] == 2
+        assert admin.get(f"/v1/volumes/{new_uuid}").status_code == 404
+        assert wait_until(lambda: not [f for f in pool_files(pool_dir) if new_uuid in f])
+
+
 # --- helpers -----------------------------------------------------------------------
 
 

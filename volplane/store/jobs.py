@@ -456,29 +456,33 @@ class JobStore:
                 )
             )
 
-    def recover_lost(self, max_attempts: int) -> tuple[list[str], list[str]]:
+    def recover_lost(
+        self, max_attempts: int, cleanup_runs: frozenset[str] = frozenset()
+    ) -> tuple[list[str], list[str]]:
         """Jobs whose worker died (lease expired): re-queue, or fail after max attempts.
 
+        Jobs of the ``cleanup_runs`` operations get one run more than ``max_attempts``:
+        the runner makes it a cancelled run that removes what the others left.
         Returns (requeued uuids, failed uuids).
         """
         now = utcnow()
         with self.sessions() as session:
             expired = list(
                 session.execute(
-                    select(ApiJob.uuid, ApiJob.attempts, ApiJob.lease_token).where(
+                    select(ApiJob.uuid, ApiJob.attempts, ApiJob.lease_token, ApiJob.api_name).where(
                         ApiJob.state == JobState.RUNNING.value, ApiJob.lease_expires < now
                     )
                 )
             )
             requeued: list[str] = []
             failed: list[str] = []
-            for job_uuid, attempts, token in expired:
+            for job_uuid, attempts, token, api_name in expired:
                 fenced = update(ApiJob).where(
                     ApiJob.uuid == job_uuid,
                     ApiJob.lease_token == token,
                     ApiJob.state == JobState.RUNNING.value,
                 )
-                if attempts >= max_attempts:
+                if attempts >= max_attempts + (api_name in cleanup_runs):
                     error = JobLost(
                         f"the job's worker was lost {attempts} times; giving up"
                     ).to_body()

@@ -309,5 +309,6 @@ OPERATIONS: list[Operation[Any]] = [
         "Volume",
         create_from_snapshot,
         sync_key=_on_source_volume,
+        cleans_up_on_cancel=True,
     ),
 ]
