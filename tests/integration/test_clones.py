@@ -4,6 +4,7 @@ progress, cancel, and a worker killed in the middle of a full clone."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -188,10 +189,7 @@ def test_worker_killed_during_a_full_clone(
     (re-attached to the agent's copy) or fails cleanly, with no file left behind."""
     stack = make_stack("production", workers=1)
     admin = stack.login()
-    with running_agent(tmp_path_factory.mktemp("kill-agent")) as agent:
-        infra = infrastructure(admin, agent, tmp_path_factory.mktemp("kill-infra"))
-        pool_dir = Path(infra.pool["mountPath"])
-        _, taken = big_source(admin, infra.pool["uuid"])
+    with own_host(admin, tmp_path_factory) as (_, pool_dir, taken):
         new_uuid = job_uuid()
         accepted = start_full_clone(admin, taken["uuid"], new_uuid)
         part = pool_dir / f"volume-{new_uuid}.qcow2.part"
@@ -223,10 +221,7 @@ def test_full_clone_whose_workers_keep_dying_leaves_nothing(
     and the copy, and fails with VOLPLANE.JOB.1004."""
     stack = make_stack("production", workers=1, VOLPLANE_JOB_MAX_ATTEMPTS="1")
     admin = stack.login()
-    with running_agent(tmp_path_factory.mktemp("lost-agent")) as agent:
-        infra = infrastructure(admin, agent, tmp_path_factory.mktemp("lost-infra"))
-        pool_dir = Path(infra.pool["mountPath"])
-        _, taken = big_source(admin, infra.pool["uuid"])
+    with own_host(admin, tmp_path_factory) as (agent, pool_dir, taken):
         new_uuid = job_uuid()
         agent.pause()  # the worker's copy request waits in the agent's queue
         try:
@@ -246,6 +241,18 @@ def test_full_clone_whose_workers_keep_dying_leaves_nothing(
 
 
 # --- helpers -----------------------------------------------------------------------
+
+
+@contextmanager
+def own_host(
+    admin: Client, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[AgentProcess, Path, dict]]:
+    """An agent, its pool and a snapshot of a big source volume, for a stack of its own:
+    (agent, pool folder, snapshot)."""
+    with running_agent(tmp_path_factory.mktemp("agent")) as agent:
+        infra = infrastructure(admin, agent, tmp_path_factory.mktemp("infra"))
+        _, taken = big_source(admin, infra.pool["uuid"])
+        yield agent, Path(infra.pool["mountPath"]), taken
 
 
 def big_source(client: Client, pool_uuid: str) -> tuple[dict, dict]:
