@@ -14,7 +14,7 @@ import pytest
 from drivers import qcow2
 from drivers.client import AgentClient
 from schemas.agent import OperationState
-from tests.agents import AgentProcess, free_port, running_agent
+from tests.agents import AgentProcess, free_port
 from volplane.errors import (
     AgentAuthFailed,
     AgentUnreachable,
@@ -30,12 +30,6 @@ pytestmark = pytest.mark.integration
 
 MiB = 1 << 20
 GiB = 1 << 30
-
-
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    with running_agent(tmp_path_factory.mktemp("agent")) as started:
-        yield started
 
 
 @pytest.fixture

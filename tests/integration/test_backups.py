@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import random
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.agents import AgentProcess, running_agent
-from tests.infra import Infra, add_host, add_local_pool, infrastructure
+from tests.agents import AgentProcess
+from tests.infra import Infra, infrastructure
 from tests.stack import Client, Stack, job_uuid, new_name, wait_until
 from tests.storage import MiB, error_code, inventory, pool_files, snapshot, volume, write
 
@@ -20,40 +19,13 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AgentProcess, AgentProcess]]:
-    with (
-        running_agent(tmp_path_factory.mktemp("backup-agent-1")) as first,
-        running_agent(tmp_path_factory.mktemp("backup-agent-2")) as second,
-    ):
-        yield first, second
-
-
-@pytest.fixture(scope="module")
 def infra(
-    production_stack: Stack,
-    agents: tuple[AgentProcess, AgentProcess],
-    tmp_path_factory: pytest.TempPathFactory,
+    production_stack: Stack, agent: AgentProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Infra:
+    """The shared infrastructure, with backup storage."""
     return infrastructure(
-        production_stack.login(), agents[0], tmp_path_factory.mktemp("backup-infra"), backup=True
+        production_stack.login(), agent, tmp_path_factory.mktemp("infra"), backup=True
     )
-
-
-@pytest.fixture(scope="module")
-def remote_pool(
-    production_stack: Stack,
-    agents: tuple[AgentProcess, AgentProcess],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, Any]:
-    """A pool on a second host (agent), in a zone and cluster of its own."""
-    admin = production_stack.login()
-    host = add_host(admin, agents[1])
-    return add_local_pool(admin, host, tmp_path_factory.mktemp("backup-remote") / "pool")
-
-
-@pytest.fixture
-def admin(production_stack: Stack) -> Client:
-    return production_stack.login()
 
 
 def template(pool: dict[str, Any], size: int, extents: list[tuple[int, int]], seed: int) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,32 +16,13 @@ from cinderclient import exceptions as cinder_errors
 from keystoneauth1 import session as ks_session
 from keystoneauth1.token_endpoint import Token
 
-from tests.agents import AgentProcess, running_agent
-from tests.infra import Infra, infrastructure
+from tests.infra import Infra
 from tests.stack import Client, Stack, new_name
 from tests.storage import MiB, holds, snapshot, write
 
 pytestmark = pytest.mark.integration
 
 GiB = 1 << 30
-
-
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    with running_agent(tmp_path_factory.mktemp("cinder-agent")) as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def infra(
-    production_stack: Stack, agent: AgentProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Infra:
-    return infrastructure(production_stack.login(), agent, tmp_path_factory.mktemp("cinder"))
-
-
-@pytest.fixture
-def admin(production_stack: Stack) -> Client:
-    return production_stack.login()
 
 
 def project_of(client: Client) -> str:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.agents import AgentProcess, running_agent
-from tests.infra import Infra, add_host, add_local_pool, infrastructure
+from tests.infra import Infra, infrastructure
 from tests.stack import Client, Stack, job_uuid, new_name, wait_until
 from tests.storage import (
     MiB,
@@ -30,43 +30,6 @@ from tests.storage import (
 pytestmark = pytest.mark.integration
 
 GiB = 1 << 30
-
-
-@pytest.fixture(scope="module")
-def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AgentProcess, AgentProcess]]:
-    with (
-        running_agent(tmp_path_factory.mktemp("clone-agent-1")) as first,
-        running_agent(tmp_path_factory.mktemp("clone-agent-2")) as second,
-    ):
-        yield first, second
-
-
-@pytest.fixture(scope="module")
-def infra(
-    production_stack: Stack,
-    agents: tuple[AgentProcess, AgentProcess],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Infra:
-    return infrastructure(
-        production_stack.login(), agents[0], tmp_path_factory.mktemp("clone-infra")
-    )
-
-
-@pytest.fixture(scope="module")
-def remote_pool(
-    production_stack: Stack,
-    agents: tuple[AgentProcess, AgentProcess],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, object]:
-    """A pool on a second host (agent), in a zone and cluster of its own."""
-    admin = production_stack.login()
-    host = add_host(admin, agents[1])
-    return add_local_pool(admin, host, tmp_path_factory.mktemp("clone-remote") / "pool")
-
-
-@pytest.fixture
-def admin(production_stack: Stack) -> Client:
-    return production_stack.login()
 
 
 def source_with_data(client: Client, pool_uuid: str, size: int = 64 * MiB) -> tuple[dict, dict]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from drivers import qcow2
-from tests.agents import AgentProcess, running_agent
+from tests.agents import running_agent
 from tests.infra import Infra, infrastructure
 from tests.stack import Client, Stack, new_name
 from tests.storage import (
@@ -28,24 +28,6 @@ from tests.storage import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    with running_agent(tmp_path_factory.mktemp("manage-agent")) as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def infra(
-    production_stack: Stack, agent: AgentProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Infra:
-    return infrastructure(production_stack.login(), agent, tmp_path_factory.mktemp("manage"))
-
-
-@pytest.fixture
-def admin(production_stack: Stack) -> Client:
-    return production_stack.login()
 
 
 def img(*args: str) -> None:

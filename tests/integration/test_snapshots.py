@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.agents import AgentProcess, running_agent
-from tests.infra import Infra, infrastructure
-from tests.stack import Client, Stack, job_uuid
+from tests.infra import Infra
+from tests.stack import Client, job_uuid
 from tests.storage import (
     MiB,
     chain,
@@ -26,24 +24,6 @@ from tests.storage import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    with running_agent(tmp_path_factory.mktemp("snap-agent")) as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def infra(
-    production_stack: Stack, agent: AgentProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Infra:
-    return infrastructure(production_stack.login(), agent, tmp_path_factory.mktemp("snap-infra"))
-
-
-@pytest.fixture
-def admin(production_stack: Stack) -> Client:
-    return production_stack.login()
 
 
 def tree_of(client: Client, volume_uuid: str) -> dict[str, Any]:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from drivers import qcow2
-from tests.agents import AgentProcess, running_agent
-from tests.infra import Infra, infrastructure
+from tests.infra import Infra
 from tests.stack import Client, Stack, new_name
 from tests.storage import (
     MiB,
@@ -29,24 +27,6 @@ from tests.storage import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    with running_agent(tmp_path_factory.mktemp("vol-agent")) as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def infra(
-    production_stack: Stack, agent: AgentProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Infra:
-    return infrastructure(production_stack.login(), agent, tmp_path_factory.mktemp("vol-infra"))
-
-
-@pytest.fixture
-def admin(production_stack: Stack) -> Client:
-    return production_stack.login()
 
 
 def test_volume_lifecycle_on_a_real_image(admin: Client, infra: Infra) -> None:

@@ -55,6 +55,7 @@ from workers.operations.volumes import (
     check_pool_open,
     choose_pool,
     pool_of,
+    remove_creating,
     require_ready,
     side_session,
     visible_volume,
@@ -366,7 +367,7 @@ def restore_backup(ctx: JobContext, req: rq.CreateDataVolumeFromBackup) -> dict[
         if row is None:
             raise ResourceNotFound(f"volume {uuid} was deleted while it was being restored")
     except VolplaneError:
-        _abandon_restore(ctx, uuid, dest, path, dest_agent)
+        remove_creating(ctx, uuid, dest.uuid, path, dest_agent, "undo-restore")
         raise
     row.status = VolumeStatus.READY
     row.size = info.virtual_size
@@ -375,21 +376,6 @@ def restore_backup(ctx: JobContext, req: rq.CreateDataVolumeFromBackup) -> dict[
     add_tags(ctx.session, uuid, "Volume", system=req.systemTags, user=req.userTags)
     ctx.session.flush()
     return {"inventory": volume_inventory(row)}
-
-
-def _abandon_restore(
-    ctx: JobContext, uuid: str, dest: PrimaryStorage, path: str, dest_agent: AgentClient
-) -> None:
-    with contextlib.suppress(VolplaneError):
-        dest_agent.delete_volume(ctx.op_id("undo-restore"), path)
-    with side_session(ctx) as session, session.begin():
-        pool = session.get(PrimaryStorage, dest.uuid, with_for_update=True)
-        session.execute(
-            delete(Volume).where(Volume.uuid == uuid, Volume.status == VolumeStatus.CREATING)
-        )
-        if pool is not None:
-            session.flush()
-            refresh_allocated(session, pool)
 
 
 OPERATIONS: list[Operation[Any]] = [

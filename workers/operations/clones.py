@@ -24,7 +24,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import update
 
 from drivers.client import AgentClient
 from schemas import storage_requests as rq
@@ -51,6 +51,7 @@ from workers.operations.volumes import (
     lock_pool,
     pool_of,
     record_size,
+    remove_creating,
     side_session,
     visible_volume,
 )
@@ -286,20 +287,11 @@ def _abandon(
     source_agent: AgentClient,
     export: str | None,
 ) -> None:
-    """Removes what a failed or cancelled full clone made: image, export, row."""
-    with contextlib.suppress(VolplaneError):
-        dest_agent.delete_volume(ctx.op_id("undo-copy"), path)
+    """Removes what a failed or cancelled full clone made: export, image, row."""
     if export is not None:
         with contextlib.suppress(VolplaneError):
             source_agent.delete_volume(ctx.op_id("undo-export"), export)
-    with side_session(ctx) as session, session.begin():
-        pool = session.get(PrimaryStorage, dest.uuid, with_for_update=True)
-        session.execute(
-            delete(Volume).where(Volume.uuid == uuid, Volume.status == VolumeStatus.CREATING)
-        )
-        if pool is not None:
-            session.flush()
-            refresh_allocated(session, pool)
+    remove_creating(ctx, uuid, dest.uuid, path, dest_agent, "undo-copy")
 
 
 OPERATIONS: list[Operation[Any]] = [

@@ -10,9 +10,10 @@ Every operation on a volume or its snapshots serializes on ``Volume:<uuid>``.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from drivers.client import AgentClient
@@ -61,6 +62,24 @@ from workers.operations.primary_storage import (
 def side_session(ctx: JobContext) -> Session:
     """A session of its own, committed at once (``Creating`` rows, clone progress)."""
     return Session(bind=ctx.session.get_bind(), expire_on_commit=False)
+
+
+def remove_creating(
+    ctx: JobContext, uuid: str, pool_uuid: str, path: str, agent: AgentClient, step: str
+) -> None:
+    """Removes a volume that never became Ready (a failed or cancelled full clone or
+    restore): its image, if the agent made it, then its Creating row, which gives the
+    pool its reserved capacity back."""
+    with contextlib.suppress(VolplaneError):
+        agent.delete_volume(ctx.op_id(step), path)
+    with side_session(ctx) as session, session.begin():
+        pool = session.get(PrimaryStorage, pool_uuid, with_for_update=True)
+        session.execute(
+            delete(Volume).where(Volume.uuid == uuid, Volume.status == VolumeStatus.CREATING)
+        )
+        if pool is not None:
+            session.flush()
+            refresh_allocated(session, pool)
 
 
 def visible_volume(ctx: JobContext, uuid: str | None, *, lock: bool = True) -> Volume:
