@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from schemas.tables import new_uuid
 from volplane.errors import InvalidJSON, InvalidParameter, UnknownAction
 
 _ENVELOPE_KEYS = {"systemTags", "userTags"}
@@ -60,6 +61,12 @@ def create_params(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise InvalidParameter("the body must hold a 'params' object")
     return {**params, **_tags(body)}
+
+
+def resource_uuid_of(params: dict[str, Any]) -> str:
+    """The uuid a creating call gives its new resource: the client's ``resourceUuid``
+    (ZStack lets clients choose it), else a new one."""
+    return str(params.get("resourceUuid") or new_uuid())
 
 
 def action_params(body: dict[str, Any], allowed: set[str]) -> tuple[str, dict[str, Any]]:

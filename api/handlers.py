@@ -8,34 +8,33 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.auth import authenticate
-from api.body import action_params, create_params, read_json
+from api.body import action_params, create_params, read_json, resource_uuid_of
 from api.submit import submit
-from schemas.tables import new_uuid
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def create_endpoint(
-    api_name: str, *, name: str, from_path: Mapping[str, str] | None = None
+    api_name: str,
+    *,
+    name: str,
+    from_path: Mapping[str, str] | None = None,
+    not_recorded: frozenset[str] = frozenset(),
 ) -> Endpoint:
     """``POST``: ``{"params": {...}}`` → a job creating one resource, serialized on the
     new resource's uuid (the client's ``resourceUuid``, or a new one). ``from_path``
-    copies path parameters into the params (path name → param name); the path wins."""
+    copies path parameters into the params (path name → param name); the path wins.
+    ``not_recorded`` fields are accepted for compatibility and dropped."""
     path_params = dict(from_path or {})
 
     async def endpoint(request: Request) -> Response:
         caller = await authenticate(request)
         body = await read_json(request)
-        params = create_params(body)
+        params = {k: v for k, v in create_params(body).items() if k not in not_recorded}
         for path_name, param in path_params.items():
             params[param] = request.path_params[path_name]
         return await submit(
-            request,
-            caller,
-            api_name,
-            params,
-            resource_uuid=params.get("resourceUuid") or new_uuid(),
-            raw_body=body,
+            request, caller, api_name, params, resource_uuid=resource_uuid_of(params), raw_body=body
         )
 
     endpoint.__name__ = endpoint.__qualname__ = name

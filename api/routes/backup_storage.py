@@ -8,15 +8,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.auth import authenticate
-from api.body import create_params, read_json
-from api.handlers import actions_endpoint, attachment_endpoint, delete_endpoint
+from api.handlers import (
+    actions_endpoint,
+    attachment_endpoint,
+    create_endpoint,
+    delete_endpoint,
+)
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
 from api.resources import D, I, S, fields
-from api.submit import submit
 from schemas.infra import BackupStorage, Host
 from schemas.infra_inventories import backup_storage_inventory
-from schemas.tables import new_uuid
 from volplane.runtime import Runtime
 from volplane.store.infra import backup_storage_for_capacity
 
@@ -25,22 +27,14 @@ _ACTIONS = {
     "changeBackupStorageState": "ChangeBackupStorageState",
     "updateBackupStorage": "UpdateBackupStorage",
 }
-_NOT_RECORDED = {"username", "password", "sshPort"}
 
 
-async def add_image_store(request: Request) -> Response:
-    caller = await authenticate(request)
-    body = await read_json(request)
-    params = {k: v for k, v in create_params(body).items() if k not in _NOT_RECORDED}
-    resource_uuid = params.get("resourceUuid") or new_uuid()
-    return await submit(
-        request,
-        caller,
-        "AddImageStoreBackupStorage",
-        params,
-        resource_uuid=resource_uuid,
-        raw_body=body,
-    )
+# ZStack's ssh fields are accepted and never recorded: the agent is reached over HTTP.
+add_image_store = create_endpoint(
+    "AddImageStoreBackupStorage",
+    name="add_image_store",
+    not_recorded=frozenset({"username", "password", "sshPort"}),
+)
 
 
 async def list_backup_storage(request: Request) -> Response:

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.auth import authenticate
-from api.body import create_params, read_json
+from api.body import create_params, read_json, resource_uuid_of
 from api.handlers import actions_endpoint, delete_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
@@ -16,7 +16,7 @@ from api.submit import build_request, submit
 from schemas.infra import Cluster, Host
 from schemas.infra_inventories import host_inventory
 from schemas.infra_requests import AddKvmHostParams
-from schemas.tables import Zone, new_uuid
+from schemas.tables import Zone
 
 _ACTIONS = {
     "reconnectHost": "ReconnectHost",
@@ -34,7 +34,7 @@ async def add_kvm_host(request: Request) -> Response:
     checked = build_request(AddKvmHostParams, params)
     assert isinstance(checked, AddKvmHostParams)
     recorded = {k: v for k, v in params.items() if k not in _NOT_RECORDED}
-    resource_uuid = params.get("resourceUuid") or new_uuid()
+    resource_uuid = resource_uuid_of(params)
     return await submit(
         request,
         caller,

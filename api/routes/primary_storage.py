@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.auth import authenticate
-from api.body import create_params, read_json
+from api.body import create_params, read_json, resource_uuid_of
 from api.handlers import actions_endpoint, attachment_endpoint, delete_endpoint
 from api.listing import QUERY_KEYS
 from api.query import (
@@ -31,7 +31,7 @@ from schemas.infra import Host, PrimaryStorage
 from schemas.infra_inventories import primary_storage_inventory
 from schemas.infra_requests import POOL_TYPES
 from schemas.storage import Volume
-from schemas.tables import Zone, new_uuid
+from schemas.tables import Zone
 from volplane.capacity import PoolCapacity, summed
 from volplane.errors import InvalidQuery, ResourceNotFound, RouteNotFound
 from volplane.runtime import Runtime
@@ -53,7 +53,7 @@ async def add_primary_storage(request: Request) -> Response:
     caller = await authenticate(request)
     body = await read_json(request)
     params = {**create_params(body), "type": kind}
-    resource_uuid = params.get("resourceUuid") or new_uuid()
+    resource_uuid = resource_uuid_of(params)
     return await submit(
         request, caller, "AddPrimaryStorage", params, resource_uuid=resource_uuid, raw_body=body
     )

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.auth import authenticate
-from api.body import action_params, create_params, read_json
+from api.body import action_params, create_params, read_json, resource_uuid_of
 from api.handlers import actions_endpoint, create_endpoint, delete_endpoint
 from api.listing import list_collection
 from api.query import QueryableResource, QueryRelation
@@ -19,7 +19,6 @@ from api.submit import submit
 from schemas.infra import PrimaryStorage
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import volume_inventory
-from schemas.tables import new_uuid
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 
@@ -64,7 +63,7 @@ async def create_from_snapshot(request: Request) -> Response:
     }
     if params["sourceVolumeUuid"] is None:
         del params["sourceVolumeUuid"]
-    resource_uuid = params.get("resourceUuid") or new_uuid()
+    resource_uuid = resource_uuid_of(params)
     return await submit(
         request,
         caller,

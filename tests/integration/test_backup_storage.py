@@ -48,8 +48,16 @@ def test_image_store_by_hostname_and_bad_input(production_stack: Stack, tmp_path
     try:
         add_host(admin, agent)
         params = {"hostname": agent.host, "url": str(tmp_path / "bs2"), "name": new_name("bs")}
-        done = admin.call("POST", "/v1/backup-storage/image-store", json={"params": params})
+        # ZStack clients send ssh credentials; they are accepted and never recorded.
+        ssh = {"username": "root", "password": "ssh-secret-pw", "sshPort": 22}
+        accepted = admin.request(
+            "POST", "/v1/backup-storage/image-store", json={"params": {**params, **ssh}}
+        )
+        done = admin.wait(accepted.json()["location"])
         assert done.status_code == 200, done.text
+        job = admin.get(f"/v1/api-jobs/{accepted.headers['X-Job-UUID']}/inventory").json()
+        recorded = job["inventories"][0]["request"]["params"]
+        assert not set(ssh) & set(recorded) and "ssh-secret-pw" not in str(job)
         assert one(admin, f"/v1/backup-storage/{done.json()['inventory']['uuid']}")["url"] == str(
             tmp_path / "bs2"
         )
