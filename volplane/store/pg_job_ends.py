@@ -76,7 +76,7 @@ class JobEndListener:
                     self.listening = True
                     async for notice in conn.notifies():
                         self._wake(self._watchers.get(notice.payload, ()))
-            except psycopg.Error as exc:
+            except Exception as exc:  # whatever broke the connection: listen again soon
                 log.warning("job end listener lost its connection: %s", str(exc)[:200])
             finally:
                 self.listening = False
