@@ -64,10 +64,6 @@ class Operation(Generic[RequestT]):
     admin_only: bool = False
     # Which key the job serializes on; default: "<resource_type>:<resource uuid>".
     sync_key: Callable[[RequestT, str | None], str] | None = None
-    # Commits steps of its own before the job ends (a Creating row, a copied image) and
-    # removes them on cancel. When its workers died too often, the job is run once more
-    # with the cancel already asked, so those steps are removed (see workers.runner).
-    cleans_up_on_cancel: bool = False
 
     def sync_key_for(self, request: RequestT, resource_uuid: str | None) -> str:
         if self.sync_key is not None:
@@ -98,6 +94,3 @@ class OperationRegistry:
 
     def __iter__(self) -> Iterator[Operation[Any]]:
         return iter(self.operations.values())
-
-    def cleaning_up_on_cancel(self) -> frozenset[str]:
-        return frozenset(op.api_name for op in self if op.cleans_up_on_cancel)

@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     api_timeout_ms: int = Field(default=1_800_000, description="apiTimeout answered with 202.")
     job_retention_seconds: int = Field(default=2 * 24 * 3600, description="Result kept after end.")
     job_lease_seconds: float = Field(default=30.0, description="A worker's hold on a job.")
-    job_max_attempts: int = Field(default=3, description="Runs before a lost job fails.")
+    job_max_attempts: int = Field(
+        default=3,
+        description="Runs of a job that may die before its last run (cancel asked from the start).",
+    )
     dispatch_grace_seconds: float = Field(
         default=10.0, description="A Pending head job with no message for this long is re-sent."
     )

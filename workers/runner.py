@@ -158,8 +158,10 @@ def _run_claimed(runtime: Runtime, job: ApiJob, token: str) -> str:
 
 def _run_operation(runtime: Runtime, ctx: RunContext, job: ApiJob, session: Session) -> str:
     jobs = runtime.jobs
-    # Past its attempts (see JobStore.recover_lost): a run cancelled from the start,
-    # whose cancel path removes what the runs that died left behind.
+    # The last run, after job_max_attempts runs died (JobStore.recover_lost): the cancel
+    # is asked from the start. An operation with cancel points stops at the first and
+    # removes what the runs before it made; one without (short agent steps, re-attached
+    # by id) finishes the work they left half-made.
     cleanup = job.attempts > runtime.settings.job_max_attempts
     try:
         operation = runtime.operations.get(job.api_name)

@@ -27,9 +27,7 @@ class SweepReport:
 def sweep(runtime: Runtime) -> SweepReport:
     settings = runtime.settings
     jobs = runtime.jobs
-    requeued, failed = jobs.recover_lost(
-        settings.job_max_attempts, runtime.operations.cleaning_up_on_cancel()
-    )
+    requeued, failed = jobs.recover_lost(settings.job_max_attempts)
     runtime.dispatch(requeued)
     for job_uuid in failed:
         job = jobs.get(job_uuid)

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.agents import running_agent
 from tests.conftest import StackFactory
+from tests.infra import infrastructure
 from tests.services import redis_server
 from tests.stack import Client, Stack, new_name, wait_until
+from tests.storage import volume
 
 
 def job_of(client: Client, location: str) -> dict:
@@ -68,6 +71,33 @@ def test_job_whose_workers_keep_dying_fails_with_a_clear_code(make_stack: StackF
     assert failed.status_code == 503
     assert failed.json()["error"]["code"] == "VOLPLANE.JOB.1004"
     assert admin.get("/v1/zones", params={"q": f"name={zone_name}"}).json()["inventories"] == []
+
+
+def test_last_run_finishes_work_its_dead_workers_left_half_made(
+    make_stack: StackFactory, tmp_path: Path
+) -> None:
+    """Given a volume delete whose only allowed run dies while the agent holds its
+    request, the last run (cancel asked, but a delete has no cancel point) re-attaches to
+    the agent's delete and ends the job once: no row left pointing at a deleted image."""
+    stack = make_stack("production", VOLPLANE_JOB_MAX_ATTEMPTS="1")
+    admin = stack.login()
+    with running_agent(tmp_path / "agent") as agent:
+        infra = infrastructure(admin, agent, tmp_path / "infra")
+        doomed = volume(admin, infra.pool["uuid"])
+        agent.pause()  # the worker's delete request waits in the agent's queue
+        try:
+            location = admin.request("DELETE", f"/v1/volumes/{doomed['uuid']}").json()["location"]
+            wait_running(admin, location, attempts=1)
+            stack.kill("worker0")
+        finally:
+            agent.resume()
+        stack.start_worker("worker1")
+
+        done = admin.wait(location, timeout=90)
+        assert done.status_code == 200, done.text
+        assert job_of(admin, location)["attempts"] == 2
+        assert admin.get(f"/v1/volumes/{doomed['uuid']}").status_code == 404
+        assert not Path(doomed["installPath"]).exists()
 
 
 def test_jobs_survive_a_redis_restart(make_stack: StackFactory, tmp_path: Path) -> None:

@@ -456,33 +456,32 @@ class JobStore:
                 )
             )
 
-    def recover_lost(
-        self, max_attempts: int, cleanup_runs: frozenset[str] = frozenset()
-    ) -> tuple[list[str], list[str]]:
-        """Jobs whose worker died (lease expired): re-queue, or fail after max attempts.
+    def recover_lost(self, max_attempts: int) -> tuple[list[str], list[str]]:
+        """Jobs whose worker died (lease expired): re-queue, or fail when even the last
+        run died.
 
-        Jobs of the ``cleanup_runs`` operations get one run more than ``max_attempts``:
-        the runner makes it a cancelled run that removes what the others left.
-        Returns (requeued uuids, failed uuids).
+        After ``max_attempts`` runs a job gets one more, which the runner makes a run
+        with the cancel already asked (``workers.runner``), so that half-made work is
+        finished or removed. Returns (requeued uuids, failed uuids).
         """
         now = utcnow()
         with self.sessions() as session:
             expired = list(
                 session.execute(
-                    select(ApiJob.uuid, ApiJob.attempts, ApiJob.lease_token, ApiJob.api_name).where(
+                    select(ApiJob.uuid, ApiJob.attempts, ApiJob.lease_token).where(
                         ApiJob.state == JobState.RUNNING.value, ApiJob.lease_expires < now
                     )
                 )
             )
             requeued: list[str] = []
             failed: list[str] = []
-            for job_uuid, attempts, token, api_name in expired:
+            for job_uuid, attempts, token in expired:
                 fenced = update(ApiJob).where(
                     ApiJob.uuid == job_uuid,
                     ApiJob.lease_token == token,
                     ApiJob.state == JobState.RUNNING.value,
                 )
-                if attempts >= max_attempts + (api_name in cleanup_runs):
+                if attempts > max_attempts:
                     error = JobLost(
                         f"the job's worker was lost {attempts} times; giving up"
                     ).to_body()

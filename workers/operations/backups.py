@@ -385,7 +385,6 @@ OPERATIONS: list[Operation[Any]] = [
         "VolumeBackup",
         create_backup,
         sync_key=_on_volume,
-        cleans_up_on_cancel=True,
     ),
     Operation("DeleteVolumeBackup", rq.DeleteVolumeBackup, "VolumeBackup", delete_backup),
     Operation(
@@ -394,6 +393,5 @@ OPERATIONS: list[Operation[Any]] = [
         "Volume",
         restore_backup,
         sync_key=_on_backup,
-        cleans_up_on_cancel=True,
     ),
 ]

@@ -301,6 +301,5 @@ OPERATIONS: list[Operation[Any]] = [
         "Volume",
         create_from_snapshot,
         sync_key=_on_source_volume,
-        cleans_up_on_cancel=True,
     ),
 ]
