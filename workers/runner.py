@@ -158,11 +158,13 @@ def _run_claimed(runtime: Runtime, job: ApiJob, token: str) -> str:
 
 def _run_operation(runtime: Runtime, ctx: RunContext, job: ApiJob, session: Session) -> str:
     jobs = runtime.jobs
-    # The last run, after job_max_attempts runs died (JobStore.recover_lost): the cancel
-    # is asked from the start. An operation with cancel points stops at the first and
-    # removes what the runs before it made; one without (short agent steps, re-attached
-    # by id) finishes the work they left half-made.
-    cleanup = job.attempts > runtime.settings.job_max_attempts
+    # A run after job_max_attempts runs died (JobStore.recover_lost), or a rerun of a job
+    # whose cancel was asked before its worker died, has the cancel asked from the
+    # start. An operation with cancel points stops at the first and removes what the
+    # runs before it made; one without (short agent steps, re-attached by id) finishes
+    # the work they left half-made.
+    last_run = job.attempts > runtime.settings.job_max_attempts
+    cleanup = last_run or job.cancel_requested
     try:
         operation = runtime.operations.get(job.api_name)
         try:
@@ -186,7 +188,7 @@ def _run_operation(runtime: Runtime, ctx: RunContext, job: ApiJob, session: Sess
         session.rollback()
         return "lost"
     except JobCancelled as exc:
-        if cleanup:
+        if last_run:
             lost = JobLost(
                 f"the job's worker was lost {job.attempts - 1} times; what it left was removed"
             )

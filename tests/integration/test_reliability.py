@@ -100,6 +100,38 @@ def test_last_run_finishes_work_its_dead_workers_left_half_made(
         assert not Path(doomed["installPath"]).exists()
 
 
+@pytest.mark.parametrize("interruptible", [True, False])
+def test_job_cancelled_then_orphaned_still_ends(
+    make_stack: StackFactory, interruptible: bool
+) -> None:
+    """Given a running job whose worker died, asked to cancel before its lease ran out, the rerun
+    has the cancel asked from the start: an operation with cancel points ends Cancelled
+    with nothing made, one without finishes. Either way the job ends (it used to stay
+    Pending, refused by every claim)."""
+    stack = make_stack("production", VOLPLANE_JOB_MAX_ATTEMPTS="3")
+    admin = stack.login()
+    zone_name = new_name("orphan")
+    params = {"seconds": 2, "zoneName": zone_name, "uninterruptible": not interruptible}
+    location = admin.request("POST", "/v1/debug/sleep", json={"params": params}).json()["location"]
+    wait_running(admin, location, attempts=1)
+    stack.kill("worker0")
+    # The cancel reaches the job while it is still Running, its lease not yet expired.
+    uuid = location.rsplit("/", 1)[1]
+    asked = admin.request("PUT", f"/v1/api-jobs/{uuid}/actions", json={"cancelApiJob": {}})
+    assert asked.json()["inventory"]["cancelRequested"], asked.text
+    stack.start_worker("worker1")
+
+    ended = admin.wait(location, timeout=90)
+    zones = admin.get("/v1/zones", params={"q": f"name={zone_name}"}).json()["inventories"]
+    assert job_of(admin, location)["attempts"] == 2
+    if interruptible:
+        assert ended.json()["error"]["code"] == "VOLPLANE.JOB.1003", ended.text
+        assert zones == []
+    else:
+        assert ended.status_code == 200, ended.text
+        assert len(zones) == 1
+
+
 def test_jobs_survive_a_redis_restart(make_stack: StackFactory, tmp_path: Path) -> None:
     with redis_server(tmp_path / "redis") as redis:
         stack = make_stack("production", VOLPLANE_BROKER_URL=redis.url)

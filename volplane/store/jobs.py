@@ -340,7 +340,6 @@ class JobStore:
                                 ApiJob.attempts < max_attempts,
                             ),
                         ),
-                        ApiJob.cancel_requested.is_(False),
                         ~_earlier_unfinished(ApiJob),
                     )
                     .values(
