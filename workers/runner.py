@@ -67,7 +67,7 @@ class RunContext:
             if not held:
                 self._lost.set()
             if cancel:
-                self._cancel.set()
+                self.ask_cancel()
         if self._lost.is_set():
             raise LeaseLost(self.job_uuid)
         if self._cancel.is_set():
@@ -76,6 +76,10 @@ class RunContext:
     @property
     def cancel_requested(self) -> bool:
         return self._cancel.is_set()
+
+    def ask_cancel(self) -> None:
+        """Makes the next cancel point raise, as a client's cancel would."""
+        self._cancel.set()
 
     def secret(self, name: str) -> str | None:
         return self.runtime.jobs.secret(self.job_uuid, name)
@@ -110,7 +114,7 @@ class _LeaseKeeper(threading.Thread):
                 self.ctx._lost.set()
                 return
             if cancel:
-                self.ctx._cancel.set()
+                self.ctx.ask_cancel()
 
 
 def run_job(runtime: Runtime, job_uuid: str) -> str:
@@ -172,7 +176,7 @@ def _run_operation(runtime: Runtime, ctx: RunContext, job: ApiJob, session: Sess
         except ValidationError as exc:
             raise InvalidParameter(str(exc)) from exc
         if cleanup:
-            ctx._cancel.set()
+            ctx.ask_cancel()
         else:
             ctx.checkpoint()
         result = operation.run(ctx, request)
@@ -188,7 +192,7 @@ def _run_operation(runtime: Runtime, ctx: RunContext, job: ApiJob, session: Sess
         session.rollback()
         return "lost"
     except JobCancelled as exc:
-        if last_run:
+        if last_run and not job.cancel_requested:
             lost = JobLost(
                 f"the job's worker was lost {job.attempts - 1} times; what it left was removed"
             )
