@@ -165,9 +165,10 @@ class Header:
 
 
 _HEADER = struct.Struct(">4sIQIIQ")  # magic, version, backing offset/size, cluster bits, size
-_INCOMPATIBLE = struct.Struct(">Q")  # at byte 72 in version 3
+_INCOMPATIBLE = struct.Struct(">Q")  # incompatible feature bits (version 3); bit 0: dirty
+_INCOMPATIBLE_AT = 72
 _MAGIC = b"QFI\xfb"
-HEADER_BYTES = 80
+HEADER_BYTES = _INCOMPATIBLE_AT + _INCOMPATIBLE.size
 
 
 def parse_header(data: bytes) -> Header:
@@ -175,8 +176,8 @@ def parse_header(data: bytes) -> Header:
         raise InvalidStoragePath("not a qcow2 image")
     _, version, backing_offset, _, cluster_bits, size = _HEADER.unpack_from(data)
     dirty = False
-    if version >= 3 and len(data) >= 80:
-        dirty = bool(_INCOMPATIBLE.unpack_from(data, 72)[0] & 1)
+    if version >= 3 and len(data) >= HEADER_BYTES:
+        dirty = bool(_INCOMPATIBLE.unpack_from(data, _INCOMPATIBLE_AT)[0] & 1)
     return Header(version, backing_offset != 0, 1 << cluster_bits, size, dirty)
 
 
