@@ -15,6 +15,9 @@ command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# `make bench` measures backups against restic and borg.
+command -v restic >/dev/null 2>&1 || need_apt+=(restic)
+command -v borg >/dev/null 2>&1 || need_apt+=(borgbackup)
 # The operator console's browser test (tests/e2e) drives Debian's headless Chromium.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
