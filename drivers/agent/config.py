@@ -21,6 +21,8 @@ class AgentConfig:
     max_wait_seconds: float = 60.0
     # The release it runs when deployed over SSH (drivers/release.py), else None.
     release: str | None = None
+    # How often leftovers of dead operations are looked for (also once at start).
+    sweep_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.token:
