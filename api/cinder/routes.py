@@ -30,19 +30,16 @@ from api.cinder.errors import (
     CinderUnauthorized,
 )
 from api.json_body import read_json_value
+from api.manageable import list_manageable
 from api.submit import base_url, submit
 from schemas.infra import Host, PrimaryStorage
 from schemas.storage import Volume, VolumeSnapshot
+from schemas.storage_inventories import reason_not_safe
 from schemas.tables import Account, ApiJob, Zone, new_uuid, utcnow
 from volplane.errors import InvalidJSON, Unauthorized
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
-from workers.operations.manage import (
-    list_manageable,
-    manage_job_of,
-    reason_not_safe,
-    resolve_pool,
-)
+from volplane.store.manageable import manage_job_of, resolve_pool
 
 
 def _plain(uuid: str) -> str:
