@@ -228,8 +228,12 @@ def _pull_into(ctx: Context, args: PullArgs, dst: Path, part: Path) -> ImageInfo
                         last = percent
                         ctx.report_progress(percent)
         pulled = qcow2.standalone_info(part)
-        if pulled.backing_file:
+        if pulled.backing_file and not args.keep_backing:
             raise InvalidStoragePath(f"the image pulled into {args.dst} depends on a backing file")
+        if pulled.backing_file and not ctx.pools.resolve(pulled.backing_file).is_file():
+            raise InvalidStoragePath(
+                f"the image pulled into {args.dst} needs {pulled.backing_file}, not on this host"
+            )
         durable_replace(part, dst)
     except httpx.HTTPError as exc:
         part.unlink(missing_ok=True)

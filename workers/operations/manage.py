@@ -52,6 +52,7 @@ from workers.operations.volumes import (
     check_pool_open,
     linked_clones_of,
     lock_pool,
+    place_volume,
     pool_of,
     record_size,
     require_ready,
@@ -95,7 +96,8 @@ def manage_volume(ctx: JobContext, req: rq.ManageVolume) -> dict[str, Any]:
     pool = check_pool_open(
         ctx, ctx.session.get(PrimaryStorage, req.primaryStorageUuid), req.primaryStorageUuid
     )
-    agent = agent_for_pool(ctx, pool, new_work=True)
+    host_uuid = place_volume(ctx, pool, req.systemTags, 0)
+    agent = agent_for_pool(ctx, pool, new_work=True, host_uuid=host_uuid)
     found = agent.manageable_images(
         pool.mount_path,
         owned_images(ctx.session, pool.uuid),
@@ -133,7 +135,7 @@ def manage_volume(ctx: JobContext, req: rq.ManageVolume) -> dict[str, Any]:
         description=req.description,
         account_uuid=owner,
         primary_storage_uuid=pool.uuid,
-        host_uuid=pool.host_uuid,
+        host_uuid=host_uuid,
         size=image.virtual_size,
         actual_size=actual_size,
         snapshot_size=0,
@@ -181,7 +183,7 @@ def unmanage_volume(ctx: JobContext, req: rq.UnmanageVolume) -> dict[str, Any]:
             f"volume {volume.uuid} has {len(snapshots)} snapshot(s) and {len(clones)} "
             "linked clone(s); delete them (or flatten the clones) first"
         )
-    agent = agent_for_pool(ctx, pool_of(ctx, volume))
+    agent = agent_for_pool(ctx, pool_of(ctx, volume), host_uuid=volume.host_uuid)
     if is_raw_adoption(ctx.session, volume):
         assert volume.base_path is not None
         agent.commit_image(ctx.op_id("commit"), volume.install_path)
