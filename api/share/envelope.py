@@ -27,6 +27,7 @@ from volplane.errors import (
     BadRequest,
     Conflict,
     DatabaseUnavailable,
+    HostError,
     InsufficientCapacity,
     JobUUIDConflict,
     NotFound,
@@ -49,6 +50,7 @@ AREA_NUMBERS = {
     "RESOURCE": 5,
     "STORAGE": 6,
     "AGENT": 7,
+    "HOST": 8,
 }
 
 # The Chinese message of an error: the first class in this list it is an instance of.
@@ -64,6 +66,7 @@ _MESSAGES_CN: list[tuple[type[VolplaneError], str]] = [
     (Conflict, "资源状态不允许此操作"),
     (StorageError, "存储操作失败"),
     (AgentError, "主机代理不可达或出错"),
+    (HostError, "添加主机或部署主机代理失败"),
     (VolplaneError, "内部错误"),
 ]
 

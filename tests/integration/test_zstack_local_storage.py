@@ -4,99 +4,29 @@ volumes on each host, one migrated to another host (tests/netns.py hosts)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.netns import NetHost, NetHosts
-from tests.stack import Client, Stack, new_name
+from tests.stack import Stack, new_name
+from tests.zstack_world import Script, host_tag, local_storage_world, ok
 
 pytestmark = pytest.mark.integration
 
-MiB = 1024 * 1024
-
-
-def _ok(response: Any) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    return dict(response.json()["inventory"])
-
-
-def _host_tag(host_uuid: str) -> str:
-    return f"localStorage::hostUuid::{host_uuid}"
-
-
-class Script:
-    """The calls a ZStack script makes (paths and bodies as ZStack's SDK sends them)."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    def create_zone(self) -> dict[str, Any]:
-        return _ok(self.client.call("POST", "/v1/zones", json={"params": {"name": new_name()}}))
-
-    def create_cluster(self, zone: str) -> dict[str, Any]:
-        params = {"zoneUuid": zone, "name": new_name("cluster"), "hypervisorType": "KVM"}
-        return _ok(self.client.call("POST", "/v1/clusters", json={"params": params}))
-
-    def add_kvm_host(self, host: NetHost, cluster: str) -> dict[str, Any]:
-        params = {
-            "name": host.name,
-            "managementIp": host.address,
-            "username": "root",
-            "password": host.password,
-            "sshPort": host.ssh_port,
-            "clusterUuid": cluster,
-        }
-        return _ok(self.client.call("POST", "/v1/hosts/kvm", json={"params": params}))
-
-    def add_local_storage(self, url: str, zone: str) -> dict[str, Any]:
-        params = {"url": url, "name": new_name("ls"), "zoneUuid": zone}
-        return _ok(
-            self.client.call("POST", "/v1/primary-storage/local-storage", json={"params": params})
-        )
-
-    def attach(self, cluster: str, ps: str) -> dict[str, Any]:
-        return _ok(self.client.call("POST", f"/v1/clusters/{cluster}/primary-storage/{ps}"))
-
-    def create_volume(self, ps: str, host: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "params": {"name": new_name("vol"), "diskSize": 8 * MiB, "primaryStorageUuid": ps}
-        }
-        if host is not None:
-            body["systemTags"] = [_host_tag(host)]
-        return _ok(self.client.call("POST", "/v1/volumes/data", json=body))
-
-    def migrate(self, volume: str, dest_host: str) -> Any:
-        return self.client.call(
-            "PUT",
-            f"/v1/primary-storage/local-storage/volumes/{volume}/actions",
-            json={"localStorageMigrateVolume": {"destHostUuid": dest_host}},
-        )
-
-    def refs(self, **query: str) -> list[dict[str, Any]]:
-        q = [f"{k}={v}" for k, v in query.items()]
-        found = self.client.get("/v1/primary-storage/local-storage/resource-refs", params={"q": q})
-        assert found.status_code == 200, found.text
-        return list(found.json()["inventories"])
-
-    def capacities(self, ps: str, host: str | None = None) -> list[dict[str, Any]]:
-        params = {"hostUuid": host} if host else {}
-        found = self.client.get(f"/v1/primary-storage/local-storage/{ps}/capacities", params=params)
-        assert found.status_code == 200, found.text
-        return list(found.json()["inventories"])
-
 
 @pytest.fixture(scope="module")
-def world(ssh_stack: Stack, net_hosts: NetHosts) -> dict[str, Any]:
+def world(ssh_stack: Stack, net_hosts: NetHosts) -> Iterator[dict[str, Any]]:
     """The script's first part: zone, cluster, three hosts by SSH, local storage."""
-    script = Script(ssh_stack.login())
-    zone = script.create_zone()
-    cluster = script.create_cluster(zone["uuid"])
-    hosts = [script.add_kvm_host(h, cluster["uuid"]) for h in net_hosts.hosts]
-    url = str(net_hosts.private_root / "zstack_ps")
-    ps = script.add_local_storage(url, zone["uuid"])
-    ps = script.attach(cluster["uuid"], ps["uuid"])
-    return {"script": script, "zone": zone, "cluster": cluster, "hosts": hosts, "ps": ps}
+    with local_storage_world(ssh_stack.login(), net_hosts) as built:
+        yield {
+            "script": built.script,
+            "zone": built.zone,
+            "cluster": built.cluster,
+            "hosts": built.hosts,
+            "ps": built.ps,
+        }
 
 
 def _image_on(host: NetHost, path: str) -> bool:
@@ -127,12 +57,12 @@ def test_zstack_script_local_storage_on_three_ssh_hosts(
         f"/v1/volumes/{first['uuid']}/volume-snapshots",
         json={"params": {"name": "s1"}},
     )
-    snapshot = _ok(snap)
+    snapshot = ok(snap)
     source.run("qemu-io", "-c", "write -P 0xcd 1M 1M", first["installPath"])
     # When it is migrated to the second host
     moved = script.migrate(first["uuid"], hosts[1]["uuid"])
     # Then its ref, and its snapshot's, say the second host, and the data is there
-    assert _ok(moved)["hostUuid"] == hosts[1]["uuid"]
+    assert ok(moved)["hostUuid"] == hosts[1]["uuid"]
     refs = {r["resourceUuid"]: r for r in script.refs(primaryStorageUuid=ps["uuid"])}
     assert refs[first["uuid"]]["hostUuid"] == hosts[1]["uuid"]
     assert refs[first["uuid"]]["resourceType"] == "VolumeVO"
@@ -146,7 +76,7 @@ def test_zstack_script_local_storage_on_three_ssh_hosts(
     volume = script.client.get(f"/v1/volumes/{first['uuid']}").json()["inventories"][0]
     assert volume["hostUuid"] == hosts[1]["uuid"]
     # and it keeps working there: a new snapshot on the new host
-    _ok(
+    ok(
         script.client.call(
             "POST",
             f"/v1/volumes/{first['uuid']}/volume-snapshots",
@@ -177,16 +107,16 @@ def test_full_clone_crosses_to_another_host(world: dict[str, Any], net_hosts: Ne
     hosts = world["hosts"]
     volume = script.create_volume(world["ps"]["uuid"], hosts[0]["uuid"])
     net_hosts[0].run("qemu-io", "-c", "write -P 0x5a 0 2M", volume["installPath"])
-    snapshot = _ok(
+    snapshot = ok(
         script.client.call(
             "POST", f"/v1/volumes/{volume['uuid']}/volume-snapshots", json={"params": {"name": "s"}}
         )
     )
     body = {
         "params": {"name": new_name("clone"), "primaryStorageUuid": world["ps"]["uuid"]},
-        "systemTags": [_host_tag(hosts[2]["uuid"])],
+        "systemTags": [host_tag(hosts[2]["uuid"])],
     }
-    clone = _ok(
+    clone = ok(
         script.client.call(
             "POST", f"/v1/volumes/data/from/volume-snapshots/{snapshot['uuid']}", json=body
         )
