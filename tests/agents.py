@@ -48,7 +48,10 @@ class AgentProcess:
         host: str = "127.0.0.1",
         port: int | None = None,
         startup_timeout: float = 15.0,
+        command: list[str] | None = None,
     ) -> None:
+        """``command`` runs the agent (``[".../bin/volplane", "agent"]``); by default
+        ``python -m drivers.agent`` of this checkout."""
         self.base_dir = base_dir
         self.data_dir = base_dir / "agent-data"
         self.log_path = base_dir / "agent.log"
@@ -56,6 +59,7 @@ class AgentProcess:
         self.host = host
         self.port = port or free_port(host)
         self.startup_timeout = startup_timeout
+        self.command = command
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._paused = False
@@ -83,21 +87,17 @@ class AgentProcess:
                 filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
             ),
         }
+        command = [sys.executable, "-m", "drivers.agent"]
+        if self.command is not None:  # an installed volplane: nothing of this checkout
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            command = self.command
         self._proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "drivers.agent",
-                "--listen",
-                f"{self.host}:{self.port}",
-                "--data-dir",
-                str(self.data_dir),
-            ],
+            [*command, "--listen", f"{self.host}:{self.port}", "--data-dir", str(self.data_dir)],
             # The token goes through the environment so it never shows in `ps`.
             env={**env, "VOLPLANE_AGENT_TOKEN": self.token},
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
+            cwd=REPO_ROOT if self.command is None else self.base_dir,
         )
         self._wait_healthy()
 
@@ -165,10 +165,14 @@ class AgentProcess:
 
 @contextmanager
 def running_agent(
-    base_dir: Path, *, token: str | None = None, port: int | None = None
+    base_dir: Path,
+    *,
+    token: str | None = None,
+    port: int | None = None,
+    command: list[str] | None = None,
 ) -> Iterator[AgentProcess]:
     """A started agent, stopped (or killed, if it hangs) on exit."""
-    agent = AgentProcess(base_dir, token=token, port=port)
+    agent = AgentProcess(base_dir, token=token, port=port, command=command)
     agent.start()
     try:
         yield agent
