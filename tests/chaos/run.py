@@ -3,17 +3,20 @@ faults end, every process is brought back, every job is waited for, and the chec
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tests.chaos.checks import Findings, check
 from tests.chaos.faults import Fault, Faults
 from tests.chaos.topology import SWEEP_SECONDS, topology
 from tests.chaos.workload import Actor, Api, Ledger
 from tests.stack import wait_until
+from volplane.chunking import PIN_LEASE_SECONDS
 
 
 @dataclass
@@ -93,9 +96,17 @@ def run(
         for thread in threads:
             thread.join()
         _drain(apis[0], ledger, drain_timeout)
-        # Hosts back to Connected, then the agents' sweep has had its turn.
+        # Hosts back to Connected, then the agents' sweep has had its turn: a pin of a
+        # backup whose agent died lives out its lease (a remote pin has no other owner).
         wait_until(lambda: _hosts_connected(top.admin), timeout=60)
         time.sleep(2 * SWEEP_SECONDS)
+        pins = Path(top.backup_storage["url"]) / "pins"
+        with contextlib.suppress(AssertionError):
+            wait_until(
+                lambda: not any(pins.iterdir()),
+                timeout=PIN_LEASE_SECONDS + 3 * SWEEP_SECONDS,
+                interval=1.0,
+            )
         figures.findings = check(top, ledger)
         figures.faults = faults.done
         _count(figures, ledger)
