@@ -187,6 +187,7 @@ class Checksum(AgentModel):
 class Health(AgentModel):
     status: str
     version: str
+    release: str | None = None  # the deployed release (drivers/release.py), if deployed
 
 
 class BlockDevice(AgentModel):

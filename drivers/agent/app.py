@@ -102,7 +102,9 @@ def create_agent_app(config: AgentConfig) -> Starlette:
     table = OperationTable(journal_dir=config.data_dir / "operations", pools=pools)
 
     async def health(request: Request) -> Response:
-        return JSONResponse(Health(status="ok", version=version("volplane")).wire())
+        return JSONResponse(
+            Health(status="ok", version=version("volplane"), release=config.release).wire()
+        )
 
     async def facts(request: Request) -> Response:
         found = await asyncio.to_thread(host_facts, config.data_dir)
