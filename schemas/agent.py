@@ -182,6 +182,9 @@ class Checksum(AgentModel):
 class Health(AgentModel):
     status: str
     version: str
+    qemu_img: bool = Field(
+        default=True, description="qemu-img is installed; a host without it takes no work."
+    )
 
 
 class BlockDevice(AgentModel):

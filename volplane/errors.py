@@ -365,6 +365,12 @@ class HostNotConnected(AgentError):
     description = "The host is not connected or is in maintenance"
 
 
+class HostNotReady(AgentError):
+    code = "VOLPLANE.AGENT.1010"
+    status = 409
+    description = "The host lacks a tool volplane needs (qemu-img)"
+
+
 def _all_subclasses(cls: type[VolplaneError]) -> list[type[VolplaneError]]:
     found: list[type[VolplaneError]] = []
     for sub in cls.__subclasses__():

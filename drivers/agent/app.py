@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import shutil
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -101,7 +102,8 @@ def create_agent_app(config: AgentConfig) -> Starlette:
     table = OperationTable(journal_dir=config.data_dir / "operations", pools=pools)
 
     async def health(request: Request) -> Response:
-        return JSONResponse(Health(status="ok", version=version("volplane")).wire())
+        ready = shutil.which("qemu-img") is not None
+        return JSONResponse(Health(status="ok", version=version("volplane"), qemu_img=ready).wire())
 
     async def facts(request: Request) -> Response:
         found = await asyncio.to_thread(host_facts, config.data_dir)

@@ -24,6 +24,7 @@ from volplane.errors import (
     AgentError,
     DuplicateResource,
     HostNotConnected,
+    HostNotReady,
     InvalidParameter,
     ResourceInUse,
 )
@@ -109,6 +110,11 @@ def _connect(ctx: JobContext, host: Host) -> None:
     agent = agent_of(ctx, host)
     agent.health()
     facts = agent.facts()
+    if facts.qemu_img is None:
+        raise HostNotReady(
+            f"host {host.name} ({host.management_ip}) has no qemu-img; install it there "
+            "(apt-get install -y qemu-utils), then add or reconnect the host"
+        )
     host.facts = facts.wire()
     host.status = CONNECTED
     host.last_heartbeat = utcnow()
