@@ -103,8 +103,14 @@ def create_agent_app(config: AgentConfig) -> Starlette:
     table = OperationTable(journal_dir=config.data_dir / "operations", pools=pools)
 
     async def health(request: Request) -> Response:
-        ready = shutil.which("qemu-img") is not None
-        return JSONResponse(Health(status="ok", version=version("volplane"), qemu_img=ready).wire())
+        return JSONResponse(
+            Health(
+                status="ok",
+                version=version("volplane"),
+                release=config.release,
+                qemu_img=shutil.which("qemu-img") is not None,
+            ).wire()
+        )
 
     async def facts(request: Request) -> Response:
         found = await asyncio.to_thread(host_facts, config.data_dir)

@@ -34,7 +34,7 @@ def test_host_without_qemu_img_is_refused_and_not_added(
         done = admin.call("POST", "/v1/hosts/kvm", json={"params": params})
         assert done.status_code == 503, done.text
         error = done.json()["error"]
-        assert error["code"] == "VOLPLANE.AGENT.1010"
+        assert error["code"] == "VOLPLANE.HOST.1003"
         assert "qemu-utils" in error["details"]
         listed = admin.get(f"/v1/hosts?q=clusterUuid={cluster['uuid']}").json()["inventories"]
         assert listed == []
