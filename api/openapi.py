@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from api.query import FieldKind
 from api.query.declarations import QueryableResource
-from volplane.operations import OperationRegistry
+from volplane.operation import OperationRegistry
 
 ERROR_STATUSES = ("400", "401", "403", "404", "405", "409", "422", "503")
 QUERY_PARAMETERS: list[dict[str, Any]] = [

@@ -29,18 +29,25 @@ from api.routes.volumes import snapshot_volume_uuid
 from api.submit import submit
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import snapshot_inventory
+from volplane.catalog.snapshots import (
+    CREATE_VOLUME_SNAPSHOT,
+    DELETE_VOLUME_SNAPSHOT,
+    REVERT_VOLUME_FROM_SNAPSHOT,
+    UPDATE_VOLUME_SNAPSHOT,
+)
 from volplane.errors import InvalidQuery, ResourceNotFound
+from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.snapshot_tree import SnapshotNode, VolumeTree, tree_view
 
-_ACTIONS = {
-    "revertVolumeFromSnapshot": "RevertVolumeFromSnapshot",
-    "updateVolumeSnapshot": "UpdateVolumeSnapshot",
+_ACTIONS: dict[str, Operation[Any]] = {
+    "revertVolumeFromSnapshot": REVERT_VOLUME_FROM_SNAPSHOT,
+    "updateVolumeSnapshot": UPDATE_VOLUME_SNAPSHOT,
 }
 
 
 create_snapshot = create_endpoint(
-    "CreateVolumeSnapshot", name="create_snapshot", from_path={"uuid": "volumeUuid"}
+    CREATE_VOLUME_SNAPSHOT, name="create_snapshot", from_path={"uuid": "volumeUuid"}
 )
 
 
@@ -49,7 +56,7 @@ async def list_snapshots(request: Request) -> Response:
 
 
 async def _submit_on_snapshot(
-    request: Request, api_name: str, params: dict[str, Any], raw_body: dict[str, Any]
+    request: Request, operation: Operation[Any], params: dict[str, Any], raw_body: dict[str, Any]
 ) -> Response:
     caller = await authenticate(request)
     uuid = request.path_params["uuid"]
@@ -58,7 +65,7 @@ async def _submit_on_snapshot(
     volume_uuid = await snapshot_volume_uuid(request, caller, uuid)
     if volume_uuid is not None:
         params["volumeUuid"] = volume_uuid
-    return await submit(request, caller, api_name, params, resource_uuid=uuid, raw_body=raw_body)
+    return await submit(request, caller, operation, params, resource_uuid=uuid, raw_body=raw_body)
 
 
 async def snapshot_actions(request: Request) -> Response:
@@ -69,7 +76,7 @@ async def snapshot_actions(request: Request) -> Response:
 
 async def delete_snapshot(request: Request) -> Response:
     query = dict(request.query_params)
-    return await _submit_on_snapshot(request, "DeleteVolumeSnapshot", query, query)
+    return await _submit_on_snapshot(request, DELETE_VOLUME_SNAPSHOT, query, query)
 
 
 async def list_trees(request: Request) -> Response:
