@@ -15,7 +15,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## Run gateway, worker (+ sweeper) and a local agent on this machine, SQLite under ./var.
+## Installs qemu-img first when run as root (else prints the command to run).
 up: venv
+	bash .ci/up-deps.sh
 	$(VENV)/bin/volplane up --port 8080 --data-dir ./var
 
 ## Install and start what the tests need, then run every test.

@@ -39,6 +39,7 @@ from volplane.errors import InvalidQuery, ResourceNotFound
 from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.snapshot_tree import SnapshotNode, VolumeTree, tree_view
+from volplane.store.accounts import Caller
 
 _ACTIONS: dict[str, Operation[Any]] = {
     "revertVolumeFromSnapshot": REVERT_VOLUME_FROM_SNAPSHOT,
@@ -56,9 +57,12 @@ async def list_snapshots(request: Request) -> Response:
 
 
 async def _submit_on_snapshot(
-    request: Request, operation: Operation[Any], params: dict[str, Any], raw_body: dict[str, Any]
+    request: Request,
+    caller: Caller,
+    operation: Operation[Any],
+    params: dict[str, Any],
+    raw_body: dict[str, Any],
 ) -> Response:
-    caller = await authenticate(request)
     uuid = request.path_params["uuid"]
     params = {**params, "uuid": uuid}
     params.pop("volumeUuid", None)
@@ -69,14 +73,16 @@ async def _submit_on_snapshot(
 
 
 async def snapshot_actions(request: Request) -> Response:
+    caller = await authenticate(request)
     body = await read_json(request)
     action, params = action_params(body, set(_ACTIONS))
-    return await _submit_on_snapshot(request, _ACTIONS[action], params, body)
+    return await _submit_on_snapshot(request, caller, _ACTIONS[action], params, body)
 
 
 async def delete_snapshot(request: Request) -> Response:
+    caller = await authenticate(request)
     query = dict(request.query_params)
-    return await _submit_on_snapshot(request, DELETE_VOLUME_SNAPSHOT, query, query)
+    return await _submit_on_snapshot(request, caller, DELETE_VOLUME_SNAPSHOT, query, query)
 
 
 async def list_trees(request: Request) -> Response:

@@ -46,6 +46,7 @@ def config_from_argv(argv: Sequence[str] | None = None) -> AgentConfig:
         data_dir=options.data_dir.resolve(),
         token=options.token,
         allowed_roots=tuple(options.allow_root),
+        release=os.environ.get("VOLPLANE_AGENT_RELEASE") or None,
         sweep_seconds=options.sweep_seconds,
     )
 
