@@ -4,7 +4,7 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
-.PHONY: up test check bench services venv clean
+.PHONY: up test check bench chaos services venv clean
 
 venv: $(STAMP)
 
@@ -39,6 +39,12 @@ check: venv
 bench: venv services
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m bench $(BENCH)
+
+## Chaos: a mixed workload while every kind of process is killed and stopped in turn
+## (`make chaos CHAOS_SECONDS=300`); the figures go to docs/reliability.md. Needs root.
+CHAOS_SECONDS ?= 180
+chaos: venv services
+	$(PY) -m tests.chaos --duration $(CHAOS_SECONDS) --report docs/reliability.md
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

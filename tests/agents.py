@@ -48,6 +48,7 @@ class AgentProcess:
         host: str = "127.0.0.1",
         port: int | None = None,
         startup_timeout: float = 15.0,
+        extra_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
     ) -> None:
         self.base_dir = base_dir
@@ -57,6 +58,7 @@ class AgentProcess:
         self.host = host
         self.port = port or free_port(host)
         self.startup_timeout = startup_timeout
+        self.extra_args = extra_args
         self.env = dict(env or {})  # extra environment, e.g. a PATH without qemu-img
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -94,6 +96,7 @@ class AgentProcess:
                 f"{self.host}:{self.port}",
                 "--data-dir",
                 str(self.data_dir),
+                *self.extra_args,
             ],
             # The token goes through the environment so it never shows in `ps`.
             env={**env, **self.env, "VOLPLANE_AGENT_TOKEN": self.token},
