@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drivers import scratch
 from drivers.backends.base import PoolBackend
 from drivers.backends.directory import DirectoryBackend
 from schemas.agent import Extent, ImageInfo
@@ -340,27 +341,29 @@ def convert(
     """
     _refuse_existing(dst, files)
     part = part_path(dst)
-    files.remove(str(part))  # left by an agent that died mid-copy
-    argv = convert_argv(src, part, compress=compress, rate_limit=rate_limit)
-    parser = ProgressParser()
-    try:
-        with tempfile.TemporaryFile() as stderr_file:
-            try:
-                proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr_file)
-            except OSError as exc:
-                raise command_failure(argv, None, str(exc)) from exc
-            with files.writing_behind(str(part)):
-                cancelled = _pump(proc, parser, on_progress, should_cancel, poll_interval)
-            if cancelled:
-                raise JobCancelled(f"copy of {src} to {dst} was cancelled")
-            if proc.returncode != 0:
-                stderr_file.seek(0)
-                stderr = stderr_file.read().decode(errors="replace")
-                raise command_failure(argv, proc.returncode, stderr)
-        files.finish(str(part), str(dst))
-    except BaseException:
-        files.remove(str(part))
-        raise
+    local_part = files.local_path(str(part))
+    with scratch.holding(*([local_part] if local_part is not None else [])):
+        files.remove(str(part))  # left by an agent that died mid-copy
+        argv = convert_argv(src, part, compress=compress, rate_limit=rate_limit)
+        parser = ProgressParser()
+        try:
+            with tempfile.TemporaryFile() as stderr_file:
+                try:
+                    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr_file)
+                except OSError as exc:
+                    raise command_failure(argv, None, str(exc)) from exc
+                with files.writing_behind(str(part)):
+                    cancelled = _pump(proc, parser, on_progress, should_cancel, poll_interval)
+                if cancelled:
+                    raise JobCancelled(f"copy of {src} to {dst} was cancelled")
+                if proc.returncode != 0:
+                    stderr_file.seek(0)
+                    stderr = stderr_file.read().decode(errors="replace")
+                    raise command_failure(argv, proc.returncode, stderr)
+            files.finish(str(part), str(dst))
+        except BaseException:
+            files.remove(str(part))
+            raise
     if on_progress is not None and parser.percent != 100:
         on_progress(100)
     local = files.local_path(str(dst))

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from drivers import backup_io, discovery, disk, local_dir, netmount, qcow2
+from drivers import backup_io, discovery, disk, local_dir, netmount, qcow2, scratch
 from drivers.agent.pools import ConnectedPools
-from drivers.backends import NfsBackend
+from drivers.backends import DirectoryBackend, NfsBackend
 from drivers.chunkstore import ChunkStore, HttpChunkStore, LocalChunkStore
 from drivers.durable import durable_replace, writing_behind
 from schemas.agent import (
@@ -74,8 +74,12 @@ class Command:
     handler: Callable[[Context, Any], AgentModel]
 
 
+def _capacity(root: Path) -> PoolCapacity:
+    return DirectoryBackend(root).capacity()
+
+
 def pool_connect(ctx: Context, args: PoolConnectArgs) -> PoolCapacity:
-    return local_dir.capacity(ctx.pools.connect(args.root, create=args.create))
+    return _capacity(ctx.pools.connect(args.root, create=args.create))
 
 
 def pool_capacity(ctx: Context, args: PoolArgs) -> PoolCapacity:
@@ -211,6 +215,11 @@ def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
     if dst.exists():
         raise InvalidStoragePath(f"{args.dst} already exists")
     part = dst.with_name(dst.name + qcow2.PART_SUFFIX)
+    with scratch.holding(part):
+        return _pull_into(ctx, args, dst, part)
+
+
+def _pull_into(ctx: Context, args: PullArgs, dst: Path, part: Path) -> ImageInfo:
     try:
         with httpx.stream("GET", args.url, timeout=httpx.Timeout(60.0, connect=5.0)) as answer:
             if answer.is_error:

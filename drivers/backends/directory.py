@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from drivers import local_dir
+from drivers import leftovers, local_dir
 from drivers.durable import durable_replace, writing_behind
 from schemas.agent import PoolCapacity, PoolFile
 from volplane.errors import InvalidStoragePath
@@ -54,7 +54,8 @@ class DirectoryBackend:
         return writing_behind(Path(path))
 
     def capacity(self) -> PoolCapacity:
-        return local_dir.capacity(self.path)
+        found = local_dir.capacity(self.path)
+        return found.model_copy(update={"scratch_bytes": leftovers.scratch_bytes(self.path)})
 
     def files(self) -> list[PoolFile]:
         return local_dir.list_files(self.path)

@@ -48,7 +48,7 @@ from volplane.snapshot_tree import (
     step_name,
 )
 from volplane.store.tags import add_tags, delete_tags
-from workers.operations.hosts import CONNECTED, agent_of, require_usable_host
+from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import (
     capacity_of,
     hosts_of_pool,
