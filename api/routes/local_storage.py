@@ -18,11 +18,13 @@ from api.query import QueryableResource
 from api.resources import D, I, S, fields
 from api.submit import submit
 from schemas.local_storage import LocalStorageResourceRef, resource_ref_inventory
+from volplane.catalog.local_storage import LOCAL_STORAGE_MIGRATE_VOLUME
 from volplane.errors import ResourceNotFound
+from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.store.infra import local_storage_capacities
 
-_ACTIONS = {"localStorageMigrateVolume": "LocalStorageMigrateVolume"}
+_ACTIONS: dict[str, Operation[Any]] = {"localStorageMigrateVolume": LOCAL_STORAGE_MIGRATE_VOLUME}
 
 
 async def resource_refs(request: Request) -> Response:

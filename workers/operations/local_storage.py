@@ -22,8 +22,9 @@ from schemas.infra import Host, LocalStorageHostRef, PrimaryStorage
 from schemas.local_storage import resource_ref_inventory
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.tables import utcnow
+from volplane.catalog import local_storage as catalog
 from volplane.errors import InvalidParameter, VolplaneError, VolumeHasDependents
-from volplane.operations import JobContext, Operation
+from workers.context import JobContext, Runs
 from workers.operations.common import get_or_404
 from workers.operations.host_access import agent_of, require_usable_host
 from workers.operations.primary_storage import sum_host_capacity
@@ -152,12 +153,4 @@ def _copy(
         raise
 
 
-OPERATIONS: list[Operation[Any]] = [
-    Operation(
-        "LocalStorageMigrateVolume",
-        rq.LocalStorageMigrateVolume,
-        "Volume",
-        migrate_volume,
-        admin_only=True,
-    ),
-]
+RUNS: Runs = {catalog.LOCAL_STORAGE_MIGRATE_VOLUME: migrate_volume}
