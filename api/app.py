@@ -21,6 +21,7 @@ from api.routes import (
     events,
     hosts,
     jobs,
+    local_storage,
     manageable,
     metrics,
     openapi,
@@ -57,6 +58,8 @@ def api_routes(settings: Settings) -> list[BaseRoute]:
         *events.ROUTES,
         *jobs.ROUTES,
         *hosts.ROUTES,
+        # ``/v1/primary-storage/local-storage/...`` before ``/v1/primary-storage/{kind}``.
+        *local_storage.ROUTES,
         *manageable.ROUTES,
         *metrics.ROUTES,
         *openapi.ROUTES,
