@@ -154,10 +154,11 @@ def test_a_cross_host_clone_killed_on_either_side_leaves_nothing_after_restart(
         with dest.client() as client:
             start(client, "image.pull", PullArgs(url=url, dst=str(dst)).wire())
             wait_for(lambda: part.exists(), "the pull to begin")
-        dest.pause()  # held at a known point: the part is there, not renamed yet
+        agent.pause()  # the export stops flowing: the part is there, not renamed yet
         assert not dst.exists()
         # When the destination agent is killed mid-pull
         dest.kill()
+        agent.resume()
         assert part.exists()
         # Then the restarted destination removes the part
         dest.start()
