@@ -251,6 +251,11 @@ def backing_chain(path: Path) -> list[ImageInfo]:
     return [parse_info(item) for item in _json(info_argv(path, backing_chain=True))]
 
 
+def probed_chain(path: Path) -> list[ImageInfo]:
+    """``backing_chain`` of a file whose format is not known (a template may be raw)."""
+    return [parse_info(item) for item in _json(info_argv(path, backing_chain=True, fmt=None))]
+
+
 def _refuse_existing(path: Path) -> None:
     if path.exists() or path.is_symlink():
         raise InvalidStoragePath(f"{path} already exists")

@@ -21,6 +21,7 @@ from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import volume_inventory
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
+from volplane.tenancy import may_see
 
 _ACTIONS = {
     "resizeDataVolume": "ResizeDataVolume",
@@ -40,9 +41,7 @@ async def snapshot_volume_uuid(request: Request, caller: Caller, snapshot_uuid: 
     def lookup() -> str | None:
         with runtime.sessions() as session:
             snapshot = session.get(VolumeSnapshot, snapshot_uuid)
-        if snapshot is None or (
-            caller.tenant is not None and snapshot.account_uuid != caller.tenant
-        ):
+        if snapshot is None or not may_see(snapshot, caller):
             return None
         return snapshot.volume_uuid
 
@@ -157,7 +156,6 @@ QUERYABLE = [
                     VolumeSnapshot.uuid,
                 ),
             },
-            tenant_column=Volume.account_uuid,
             tag_resource_type="Volume",
         ),
         volume_inventory,

@@ -30,6 +30,8 @@ from schemas.agent import (
     ImageChain,
     ImageInfo,
     ImageMap,
+    LocateArgs,
+    LocatedImage,
     ManageableImages,
     MountArgs,
     OverlayArgs,
@@ -55,6 +57,7 @@ from volplane.errors import (
     InvalidParameter,
     InvalidStoragePath,
     JobCancelled,
+    VolplaneError,
 )
 
 
@@ -172,6 +175,28 @@ def image_map(ctx: Context, args: PathArgs) -> ImageMap:
 
 def image_chain(ctx: Context, args: PathArgs) -> ImageChain:
     return ImageChain(images=qcow2.backing_chain(_existing(ctx, args.path)))
+
+
+def image_locate(ctx: Context, args: LocateArgs) -> LocatedImage:
+    """Follows a caller's path (and the file's backing chain) inside one pool only."""
+    root = ctx.pools.connected_root(args.root)
+
+    def name_of(path: str) -> str | None:
+        resolved = Path(os.path.realpath(path))
+        if resolved == root or not local_dir.is_within(resolved, root):
+            return None
+        return str(resolved.relative_to(root))
+
+    if not Path(args.path).is_absolute():
+        return LocatedImage()
+    first = name_of(args.path)
+    if first is None or not (root / first).is_file():
+        return LocatedImage()
+    try:
+        chain = qcow2.probed_chain(root / first)
+    except VolplaneError:
+        return LocatedImage()  # unreadable, or its backing chain is broken
+    return LocatedImage(names=[first, *(name_of(image.path) for image in chain[1:])])
 
 
 def _existing(ctx: Context, path: str) -> Path:
@@ -365,6 +390,7 @@ COMMANDS: dict[str, Command] = {
         Command("image.convert", ConvertArgs, image_convert),
         Command("image.map", PathArgs, image_map),
         Command("image.chain", PathArgs, image_chain),
+        Command("image.locate", LocateArgs, image_locate),
         Command("image.rename", RenameArgs, image_rename),
         Command("image.pull", PullArgs, image_pull),
         Command("backup.create", BackupCreateArgs, backup_create),

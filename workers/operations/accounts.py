@@ -9,10 +9,10 @@ from sqlalchemy import select
 from schemas import requests as rq
 from schemas.inventories import account_inventory
 from schemas.tables import Account
-from volplane.errors import DuplicateResource, ResourceNotFound
+from volplane.errors import DuplicateResource
 from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags
-from workers.operations.common import get_or_404
+from volplane.tenancy import get_visible
 from workers.webhooks import new_secret
 
 
@@ -35,9 +35,7 @@ def create_account(ctx: JobContext, req: rq.CreateAccount) -> dict[str, Any]:
 
 
 def rotate_webhook_secret(ctx: JobContext, req: rq.RotateWebhookSecret) -> dict[str, Any]:
-    if not ctx.is_admin and req.uuid != ctx.account_uuid:
-        raise ResourceNotFound(f"account {req.uuid} does not exist")
-    account = get_or_404(ctx.session, Account, req.uuid, "account")
+    account = get_visible(ctx.session, Account, req.uuid, ctx, lock=True, what="account")
     account.webhook_secret = new_secret()
     ctx.session.flush()
     return {"secret": account.webhook_secret}
