@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs and starts what volplane's tests need: qemu-img, Redis, PostgreSQL, Chromium.
+# Installs and starts what volplane's tests need: qemu-img, Redis, PostgreSQL, Chromium,
+# sshd and iproute2.
 # Idempotent: does nothing for what is already there and running.
 set -euo pipefail
 
@@ -10,6 +11,13 @@ command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v losetup >/dev/null 2>&1 || need_apt+=(mount)
 command -v mkfs.ext4 >/dev/null 2>&1 || need_apt+=(e2fsprogs)
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
+# Test hosts on a real network (tests/netns.py): namespaces, and an sshd in each.
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# `make bench` measures backups against restic and borg.
+command -v restic >/dev/null 2>&1 || need_apt+=(restic)
+command -v borg >/dev/null 2>&1 || need_apt+=(borgbackup)
 # The operator console's browser test (tests/e2e) drives Debian's headless Chromium.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     )
     sweep_interval_seconds: float = Field(default=5.0, description="Period of the sweeper.")
     long_poll_max_seconds: int = Field(default=60, description="Largest waitSeconds allowed.")
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1, description="Largest request body the gateway reads, in bytes."
+    )
+    max_body_depth: int = Field(
+        default=32, ge=1, description="Deepest nesting of arrays and objects in a request body."
+    )
 
     webhook_timeout_seconds: float = Field(default=10.0, description="Per-attempt timeout.")
     webhook_give_up_seconds: float = Field(default=24 * 3600, description="Stop retrying after.")
@@ -66,6 +72,24 @@ class Settings(BaseSettings):
     )
     agent_connect_timeout_seconds: float = Field(
         default=2.0, description="How long connecting to an agent may take."
+    )
+    host_agent_home: str = Field(
+        default="/var/lib/volplane-agent",
+        description="Where AddKVMHost installs and runs the agent on a host (over SSH).",
+    )
+    host_python: str = Field(
+        default="python3",
+        description="The Python 3.11+ on hosts that runs the agent (with its libraries).",
+    )
+    host_agent_port: int = Field(default=7070, description="Port of agents deployed over SSH.")
+    host_min_free_bytes: int = Field(
+        default=64 * 1024 * 1024, description="Free space a host needs for its agent."
+    )
+    ssh_timeout_seconds: float = Field(
+        default=10.0, description="Connect and command timeout of SSH to hosts."
+    )
+    agent_start_timeout_seconds: float = Field(
+        default=30.0, description="How long a deployed agent may take to answer."
     )
     worker_concurrency: int = Field(default=4, description="Processes per worker.")
     enable_test_operations: bool = Field(

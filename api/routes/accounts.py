@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.auth import authenticate, require_admin
+from api.auth import authenticate, public, require_admin
 from api.body import action_params, create_params, read_json
 from api.listing import list_collection
 from api.query import QueryableResource
@@ -31,6 +31,7 @@ class _Credentials(BaseModel):
     password: str = Field(min_length=1, max_length=512)
 
 
+@public
 async def login(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     body = await read_json(request)
@@ -56,6 +57,7 @@ async def login(request: Request) -> Response:
     )
 
 
+@public
 async def logout(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     await run_in_threadpool(runtime.accounts.logout, request.path_params["uuid"].lower())

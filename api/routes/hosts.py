@@ -1,4 +1,5 @@
-"""``/v1/hosts`` (ZStack §4.3): hosts are registered host agents."""
+"""``/v1/hosts`` (ZStack §4.3): hosts added over SSH (their agent deployed) or
+agents registered by token."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ _ACTIONS = {
     "changeHostState": "ChangeHostState",
     "updateHost": "UpdateHost",
 }
-# Never recorded with the job: the token becomes a job secret, ssh fields are unused.
-_NOT_RECORDED = {"agentToken", "username", "password", "sshPort"}
+# Never recorded with the job: the token or password becomes a job secret.
+_SECRET = ("agentToken", "password")
+_SSH_ONLY = ("username", "sshPort")
 
 
 async def add_kvm_host(request: Request) -> Response:
@@ -33,7 +35,13 @@ async def add_kvm_host(request: Request) -> Response:
     params = create_params(body)
     checked = build_request(AddKvmHostParams, params)
     assert isinstance(checked, AddKvmHostParams)
-    recorded = {k: v for k, v in params.items() if k not in _NOT_RECORDED}
+    recorded = {k: v for k, v in params.items() if k not in _SECRET}
+    if checked.agentToken is not None:  # an agent already running: no SSH at all
+        recorded = {k: v for k, v in recorded.items() if k not in _SSH_ONLY}
+        secrets = {"agentToken": checked.agentToken}
+    else:
+        assert checked.password is not None
+        secrets = {"password": checked.password}
     resource_uuid = resource_uuid_of(params)
     return await submit(
         request,
@@ -43,7 +51,7 @@ async def add_kvm_host(request: Request) -> Response:
         resource_uuid=resource_uuid,
         raw_body=body,
         recorded_params=recorded,
-        secrets={"agentToken": checked.agentToken},
+        secrets=secrets,
     )
 
 

@@ -19,6 +19,10 @@ class AgentConfig:
     port: int = 7070
     allowed_roots: tuple[Path, ...] = ()
     max_wait_seconds: float = 60.0
+    # The release it runs when deployed over SSH (drivers/release.py), else None.
+    release: str | None = None
+    # How often leftovers of dead operations are looked for (also once at start).
+    sweep_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.token:

@@ -48,7 +48,7 @@ from volplane.errors import (
 from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
 from volplane.tenancy import get_visible
-from workers.operations.hosts import CONNECTED, agent_of, require_usable_host
+from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import refresh_allocated
 from workers.operations.volumes import (
     agent_for_pool,

@@ -53,7 +53,7 @@ from volplane.snapshot_tree import (
 from volplane.store.images import image_owners
 from volplane.store.tags import add_tags, delete_tags
 from volplane.tenancy import get_visible, may_see, visible
-from workers.operations.hosts import CONNECTED, agent_of, require_usable_host
+from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import (
     capacity_of,
     hosts_of_pool,
