@@ -147,3 +147,36 @@ def test_a_volume_whose_base_vanished_behind_volplanes_back_is_not_left_ready(
     kept.rename(template)
     assert sync()["status"] == "Ready"
     assert admin.call("DELETE", f"/v1/volumes/{built['uuid']}").status_code == 200
+
+
+def test_adopting_an_image_built_on_a_snapshot_needs_an_owner_who_may_see_it(
+    admin: Client, infra: Infra, tenants: tuple[Client, Client]
+) -> None:
+    # Given A's snapshot, and a file an operator built on its image
+    tenant_a, tenant_b = tenants
+    pool = infra.pool
+    source = volume(tenant_a, pool["uuid"], 4 * MiB)
+    write(source["installPath"], 0x42)
+    frozen = snapshot(tenant_a, source["uuid"])
+    name = f"built-{new_name()}.qcow2"
+    qcow2.create_overlay(Path(pool["mountPath"]) / name, Path(frozen["primaryStorageInstallPath"]))
+    b_uuid = tenant_b.get("/v1/accounts").json()["inventories"][0]["uuid"]
+    a_uuid = frozen["accountUuid"]
+
+    def manage(account: str) -> httpx.Response:
+        params = {"primaryStorageUuid": pool["uuid"], "sourceName": name, "accountUuid": account}
+        return admin.call("POST", "/v1/volumes/data/manage", json={"params": params})
+
+    # Adopting it for B, or adopting A's snapshot image itself, is refused
+    assert error_code(manage(b_uuid)) == "VOLPLANE.STORAGE.1301"
+    snap_name = Path(frozen["primaryStorageInstallPath"]).name
+    params = {"primaryStorageUuid": pool["uuid"], "sourceName": snap_name}
+    taken = admin.call("POST", "/v1/volumes/data/manage", json={"params": params})
+    assert error_code(taken) == "VOLPLANE.STORAGE.1301"
+
+    # For A it is adopted, and depends on the snapshot, which then cannot go
+    adopted = inventory(manage(a_uuid))
+    assert adopted["accountUuid"] == a_uuid and adopted["parentSnapshotUuid"] == frozen["uuid"]
+    assert holds(adopted["installPath"], 0x42)
+    gone = tenant_a.call("DELETE", f"/v1/volume-snapshots/{frozen['uuid']}")
+    assert error_code(gone) == "VOLPLANE.RESOURCE.1102"

@@ -344,6 +344,17 @@ CASES |= {
             "params": {"name": "stolen", "backingFile": t.snapshot["primaryStorageInstallPath"]}
         },
     ),
+    "share-snapshot-as-backing-file": share_action(
+        "POST",
+        "/v1/volume/share/create",
+        lambda t: {
+            "pool_uuid": t.share.pool_uuid,
+            "volume_name": "stolen",
+            "volume_type": "block",
+            "snap_capacity": MiB,
+            "backing_file": t.snapshot["primaryStorageInstallPath"],
+        },
+    ),
     "share-snapshot-tree": share_action(
         "POST", "/v1/volume/share/snapshot/tree/get", lambda t: {"volume_uuid": t.volume["uuid"]}
     ),
