@@ -47,6 +47,7 @@ def host_inventory(host: Host) -> dict[str, Any]:
         "state": host.state,
         "status": host.status,
         "hostname": facts.get("hostname"),
+        "qemuImg": facts.get("qemuImg"),
         "poolTypes": facts.get("poolTypes", []),
         "unsupportedPoolTypes": facts.get("unsupportedPoolTypes", {}),
         "blockDevices": facts.get("blockDevices", []),

@@ -48,6 +48,8 @@ class AgentProcess:
         host: str = "127.0.0.1",
         port: int | None = None,
         startup_timeout: float = 15.0,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.base_dir = base_dir
         self.data_dir = base_dir / "agent-data"
@@ -56,6 +58,8 @@ class AgentProcess:
         self.host = host
         self.port = port or free_port(host)
         self.startup_timeout = startup_timeout
+        self.extra_args = extra_args
+        self.env = dict(env or {})  # extra environment, e.g. a PATH without qemu-img
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._paused = False
@@ -92,9 +96,10 @@ class AgentProcess:
                 f"{self.host}:{self.port}",
                 "--data-dir",
                 str(self.data_dir),
+                *self.extra_args,
             ],
             # The token goes through the environment so it never shows in `ps`.
-            env={**env, "VOLPLANE_AGENT_TOKEN": self.token},
+            env={**env, **self.env, "VOLPLANE_AGENT_TOKEN": self.token},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             cwd=REPO_ROOT,
@@ -165,10 +170,14 @@ class AgentProcess:
 
 @contextmanager
 def running_agent(
-    base_dir: Path, *, token: str | None = None, port: int | None = None
+    base_dir: Path,
+    *,
+    token: str | None = None,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[AgentProcess]:
     """A started agent, stopped (or killed, if it hangs) on exit."""
-    agent = AgentProcess(base_dir, token=token, port=port)
+    agent = AgentProcess(base_dir, token=token, port=port, env=env)
     agent.start()
     try:
         yield agent

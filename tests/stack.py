@@ -51,12 +51,14 @@ class Stack:
     workdir: Path
     port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        self.commands[name] = args
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
         proc = subprocess.Popen(
             [sys.executable, "-m", "volplane.cli", *args],
@@ -91,6 +93,18 @@ class Stack:
 
     def start_worker(self, name: str = "worker0", concurrency: int = 2) -> None:
         self._spawn(name, "worker", "--concurrency", str(concurrency))
+
+    def start_gateway(self, name: str, port: int) -> None:
+        """Another gateway of the same deployment, on ``port``."""
+        self._spawn(name, "gateway", "--port", str(port))
+
+    def restart(self, name: str) -> None:
+        """Starts ``name`` again as it was started (after ``kill``)."""
+        self._spawn(name, *self.commands[name])
+
+    def signal(self, name: str, sig: signal.Signals) -> None:
+        """Sends ``sig`` to the process and every process it started."""
+        os.killpg(self.processes[name].pid, sig)
 
     def kill(self, name: str) -> None:
         """kill -9 the process and every process it started."""

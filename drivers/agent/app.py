@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import shutil
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -103,7 +104,12 @@ def create_agent_app(config: AgentConfig) -> Starlette:
 
     async def health(request: Request) -> Response:
         return JSONResponse(
-            Health(status="ok", version=version("volplane"), release=config.release).wire()
+            Health(
+                status="ok",
+                version=version("volplane"),
+                release=config.release,
+                qemu_img=shutil.which("qemu-img") is not None,
+            ).wire()
         )
 
     async def facts(request: Request) -> Response:

@@ -366,7 +366,8 @@ def _gc(store: LocalChunkStore, grace: float, existed: bool | None = None) -> St
 
 def backup_delete(ctx: Context, args: BackupDeleteArgs) -> StoreGcResult:
     """Removes a backup's manifest and pin, then the chunks nothing else uses."""
-    store = LocalChunkStore(ctx.pools.connected_root(args.root))
+    # owner="": this removes the pin of a backup it does not run (a failed one's).
+    store = LocalChunkStore(ctx.pools.connected_root(args.root), owner="")
     existed = store.delete_manifest(args.backup_uuid)
     store.unpin(args.backup_uuid)
     return _gc(store, args.grace_seconds, existed)

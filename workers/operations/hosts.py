@@ -28,6 +28,7 @@ from schemas.tables import utcnow
 from volplane.errors import (
     AgentError,
     DuplicateResource,
+    HostCheckFailed,
     InvalidParameter,
     ResourceInUse,
     VolplaneError,
@@ -118,6 +119,11 @@ def _connect(ctx: JobContext, host: Host, found: dict[str, object] | None = None
     agent = agent_of(ctx, host)
     agent.health()
     facts = agent.facts()
+    if facts.qemu_img is None:
+        raise HostCheckFailed(
+            f"host {host.name} ({host.management_ip}) has no qemu-img; install it there "
+            "(apt-get install -y qemu-utils), then add or reconnect the host"
+        )
     machine = found if found is not None else _machine_facts(host)
     host.facts = {**facts.wire(), **machine}
     host.status = CONNECTED
