@@ -305,6 +305,14 @@ class DeviceInUse(StorageError):
     description = "The block device is in use or holds data"
 
 
+class StorageUnreachable(StorageError):
+    """The pool's server (NFS, SMB, Ceph, iSCSI) does not answer."""
+
+    code = "VOLPLANE.STORAGE.1007"
+    status = 503
+    description = "The storage server cannot be reached"
+
+
 class IntegrityError(StorageError):
     code = "VOLPLANE.STORAGE.1006"
     description = "Stored data does not match its checksum"

@@ -36,6 +36,7 @@ from schemas.infra import Host, PrimaryStorage
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import reason_not_safe
 from schemas.tables import Account, ApiJob, Zone, new_uuid, utcnow
+from volplane.catalog.manage import MANAGE_VOLUME, UNMANAGE_VOLUME
 from volplane.errors import InvalidJSON, Unauthorized
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
@@ -138,7 +139,7 @@ async def _listing(request: Request, *, detailed: bool, legacy: bool) -> Respons
     def ask() -> list[dict[str, Any]]:
         with runtime.sessions() as session:
             pool = resolve_pool(session, host=host, cluster=cluster)
-            listing = list_manageable(session, runtime.agent_client, pool.uuid)
+            listing = list_manageable(session, request.app.state.agents, pool.uuid)
         return [
             wire.manageable_entry(
                 source_name=image.name,
@@ -203,7 +204,7 @@ async def _manage(request: Request, *, legacy: bool) -> Response:
         params["accountUuid"] = call.project_id
     volume_id = new_uuid()
     accepted = await submit(
-        request, call.caller, "ManageVolume", params, resource_uuid=volume_id, raw_body=body
+        request, call.caller, MANAGE_VOLUME, params, resource_uuid=volume_id, raw_body=body
     )
     now = utcnow()
     view = wire.volume_view(
@@ -339,7 +340,7 @@ async def volume_action(request: Request) -> Response:
     accepted = await submit(
         request,
         call.caller,
-        "UnmanageVolume",
+        UNMANAGE_VOLUME,
         {"uuid": volume_id},
         resource_uuid=volume_id,
         raw_body=body,

@@ -10,10 +10,11 @@ from client.signing import new_secret
 from schemas import requests as rq
 from schemas.inventories import account_inventory
 from schemas.tables import Account
+from volplane.catalog import accounts as catalog
 from volplane.errors import DuplicateResource
-from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags
 from volplane.tenancy import get_visible
+from workers.context import JobContext, Runs
 
 
 def create_account(ctx: JobContext, req: rq.CreateAccount) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def rotate_webhook_secret(ctx: JobContext, req: rq.RotateWebhookSecret) -> dict[
     return {"secret": account.webhook_secret}
 
 
-OPERATIONS: list[Operation[Any]] = [
-    Operation("CreateAccount", rq.CreateAccount, "Account", create_account, admin_only=True),
-    Operation("RotateWebhookSecret", rq.RotateWebhookSecret, "Account", rotate_webhook_secret),
-]
+RUNS: Runs = {
+    catalog.CREATE_ACCOUNT: create_account,
+    catalog.ROTATE_WEBHOOK_SECRET: rotate_webhook_secret,
+}

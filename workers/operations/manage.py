@@ -36,6 +36,7 @@ from schemas.storage_inventories import reason_not_safe, volume_inventory
 from schemas.tables import Account, ResourceTag
 from volplane import layout
 from volplane.backing import ImageRole
+from volplane.catalog import manage as catalog
 from volplane.errors import (
     DuplicateResource,
     ImageNotManageable,
@@ -44,11 +45,11 @@ from volplane.errors import (
     VolplaneError,
     VolumeNotUnmanageable,
 )
-from volplane.operations import JobContext, Operation
 from volplane.store.images import MANAGED_RAW_TAG, image_owners
 from volplane.store.manageable import owned_images
 from volplane.store.tags import add_tags, delete_tags
 from volplane.tenancy import Actor, Tenant, may_act_for, may_see
+from workers.context import JobContext, Runs
 from workers.operations.primary_storage import refresh_allocated
 from workers.operations.volumes import (
     agent_for_pool,
@@ -234,13 +235,7 @@ def record_size_after_removal(ctx: JobContext, pool_uuid: str) -> None:
     ctx.session.flush()
 
 
-def _on_pool(req: rq.ManageVolume, resource_uuid: str | None) -> str:
-    return f"PrimaryStorage:{req.primaryStorageUuid}"
-
-
-OPERATIONS: list[Operation[Any]] = [
-    Operation(
-        "ManageVolume", rq.ManageVolume, "Volume", manage_volume, admin_only=True, sync_key=_on_pool
-    ),
-    Operation("UnmanageVolume", rq.UnmanageVolume, "Volume", unmanage_volume, admin_only=True),
-]
+RUNS: Runs = {
+    catalog.MANAGE_VOLUME: manage_volume,
+    catalog.UNMANAGE_VOLUME: unmanage_volume,
+}
