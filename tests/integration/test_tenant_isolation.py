@@ -10,6 +10,8 @@ last test checks that none of B's attempts changed anything of A's.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,7 @@ class Tenants:
     backup: dict[str, Any]
     restore: dict[str, Any]
     job: str
+    started_ms: int  # before A's first job: a Last-Event-ID that replays all of them
 
     def volumes(self) -> dict[str, dict[str, Any]]:
         return {"volume": self.volume, "clone": self.clone, "restore": self.restore}
@@ -70,6 +73,7 @@ def _accepted_job(response: httpx.Response) -> str:
 def t(
     production_stack: Stack, agent: AgentProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Tenants]:
+    started_ms = int(time.time() * 1000) - 1000
     admin = production_stack.login()
     names = new_name("ta"), new_name("tb")
     a_uuid, b_uuid = (admin.create_account(name, "p")["uuid"] for name in names)
@@ -111,7 +115,21 @@ def t(
         )
     )
     yield Tenants(
-        admin, a, b, a_uuid, b_uuid, share, pool, closed, vol, snap, clone, backup, restored, job
+        admin,
+        a,
+        b,
+        a_uuid,
+        b_uuid,
+        share,
+        pool,
+        closed,
+        vol,
+        snap,
+        clone,
+        backup,
+        restored,
+        job,
+        started_ms,
     )
 
 
@@ -515,3 +533,30 @@ def test_after_every_attempt_a_still_has_everything_and_b_nothing(t: Tenants) ->
     for path in ("/v1/volumes", "/v1/volume-snapshots", "/v1/volume-backups"):
         assert t.b.get(path).json()["inventories"] == [], path
     assert not [p for p in Path(t.closed_pool["mountPath"]).iterdir() if "stolen" in p.name]
+
+
+def _streamed_jobs(client: Client, since_ms: int, until: str) -> list[dict[str, Any]]:
+    """The jobs ``GET /v1/api-jobs/events`` replays from ``since_ms``, read until job
+    ``until`` appears (a real signal, no waiting on time)."""
+    seen: list[dict[str, Any]] = []
+    headers = {**client.headers, "Last-Event-ID": str(since_ms)}
+    url = f"{client.stack.url}/v1/api-jobs/events"
+    with client.http.stream("GET", url, headers=headers, timeout=30) as stream:
+        assert stream.status_code == 200
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                seen.append(json.loads(line[len("data: ") :]))
+                if seen[-1]["uuid"] == until:
+                    return seen
+    raise AssertionError(f"the stream ended before job {until}")
+
+
+def test_the_stream_of_all_jobs_shows_a_tenant_only_its_own(t: Tenants) -> None:
+    marker = t.b.request("POST", "/v1/debug/sleep", json={"params": {"seconds": 0.01}})
+    marker_uuid = _accepted_job(marker)
+    t.b.wait(marker.json()["location"])
+    theirs = _streamed_jobs(t.b, t.started_ms, until=marker_uuid)
+    assert {job["accountUuid"] for job in theirs} == {t.b_uuid}
+    assert t.job not in {job["uuid"] for job in theirs}
+    # A's stream, replayed from the same moment, does hold A's job.
+    assert _streamed_jobs(t.a, t.started_ms, until=t.job)[-1]["accountUuid"] == t.a_uuid
