@@ -52,6 +52,7 @@ _REFS = union_all(_VOLUMES, _SNAPSHOTS).subquery("local_storage_resource_refs")
 class LocalStorageResourceRef(Base):
     __table__ = _REFS
     __mapper_args__ = {"primary_key": [_REFS.c.resource_uuid]}
+    __tenant_owner__ = "account_uuid"  # volplane.tenancy: a tenant sees its own volumes' refs
 
     if TYPE_CHECKING:
         resource_uuid: Any

@@ -87,7 +87,6 @@ QUERYABLE = [
                 ("createDate", Ref.create_date, D),
                 ("lastOpDate", Ref.last_op_date, D),
             ),
-            tenant_column=Ref.account_uuid,
         ),
         resource_ref_inventory,
     )
