@@ -33,6 +33,7 @@ from api.share.store import (
     query_page,
 )
 from schemas.infra import Cluster, ClusterPrimaryStorage, Host, PrimaryStorage
+from schemas.states import HostStatus
 from schemas.storage import Volume
 from schemas.tables import ApiJob, ResourceTag, Zone, new_uuid
 from volplane import global_config
@@ -145,7 +146,7 @@ def _topology_node(index: int, host: Host) -> dict[str, Any]:
             "vsm": None,
             "network": None,
             "hyper": None,
-            "agentStatus": 1 if host.status == "Connected" else 0,
+            "agentStatus": 1 if host.status == HostStatus.CONNECTED else 0,
             "hostMode": 0,
         },
     }
@@ -235,7 +236,7 @@ def _storage_summary(session: Session, cluster_uuid: str, tenant: str | None) ->
 
     inner_status = statuses(inner)
     total = sum(p.total_capacity for p in inner)
-    healthy_hosts = [h for h in hosts if h.status == "Connected"]
+    healthy_hosts = [h for h in hosts if h.status == HostStatus.CONNECTED]
     storage_hosts = [h for h in hosts if any(p.host_uuid == h.uuid for p in inner)]
     devices = 0
     for host in hosts:
@@ -265,8 +266,10 @@ def _storage_summary(session: Session, cluster_uuid: str, tenant: str | None) ->
             "data_dev": devices,
             "cache_dev": 0,
             "storage_host_total_count": len(storage_hosts),
-            "storage_host_health_count": sum(h.status == "Connected" for h in storage_hosts),
-            "storage_host_down_count": sum(h.status != "Connected" for h in storage_hosts),
+            "storage_host_health_count": sum(
+                h.status == HostStatus.CONNECTED for h in storage_hosts
+            ),
+            "storage_host_down_count": sum(h.status != HostStatus.CONNECTED for h in storage_hosts),
         },
         "external": {
             "total_size": sum(p.total_capacity for p in external),

@@ -39,6 +39,7 @@ from api.share.store import (
 from schemas.infra import Host
 from schemas.infra_inventories import host_inventory
 from schemas.infra_requests import HOST_POOL_TYPES
+from schemas.states import HostStatus, ResourceState
 from schemas.tables import Zone, new_uuid, utcnow
 from volplane import global_config
 from volplane.catalog.primary_storage import (
@@ -151,7 +152,7 @@ async def supported_pool_types(request: Request) -> Response:
         cluster_or_404(session, body.cluster_uuid)
         runnable: set[str] = set()
         for host in hosts_of_cluster(session, body.cluster_uuid):
-            if host.status == "Connected":
+            if host.status == HostStatus.CONNECTED:
                 pool_types = (host.facts or {}).get("poolTypes", [])
                 runnable.update(pool_types if isinstance(pool_types, list) else [])
         names = {SHARE_TYPE_OF_POOL[t] for t in runnable if t in SHARE_TYPE_OF_POOL}
@@ -288,8 +289,8 @@ async def create_pool(request: Request) -> Response:
         "url": params["url"],
         "zoneUuid": body.zone_uuid,
         "hostUuid": params.get("hostUuid"),
-        "state": "Enabled",
-        "status": "Connecting",
+        "state": ResourceState.ENABLED,
+        "status": HostStatus.CONNECTING,
         "totalCapacity": 0,
         "availableCapacity": 0,
         "allocatedCapacity": 0,

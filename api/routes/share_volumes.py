@@ -54,6 +54,7 @@ from schemas.infra import BackupStorage, Cluster, PrimaryStorage, ZoneBackupStor
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.tables import new_uuid, utcnow
 from volplane import layout
+from volplane.capacity import default_snapshot_capacity
 from volplane.catalog.backups import (
     CREATE_DATA_VOLUME_FROM_VOLUME_BACKUP,
     CREATE_VOLUME_BACKUP,
@@ -324,7 +325,7 @@ async def clone_volume(request: Request) -> Response:
             uuid=uuid,
             name=body.clone_dst_vol_name,
             size=snapshot.volume_size,
-            snapshot_capacity=3 * snapshot.volume_size,
+            snapshot_capacity=default_snapshot_capacity(snapshot.volume_size),
             parent_snapshot=snapshot if body.is_link else None,
         )
         return _volume_data(shown, cluster=cluster, tenant=actor.account_uuid)
@@ -673,7 +674,7 @@ async def restore_backup(request: Request) -> Response:
             uuid=uuid,
             name=body.new_volume_name,
             size=backup.size,
-            snapshot_capacity=3 * backup.size,
+            snapshot_capacity=default_snapshot_capacity(backup.size),
         )
 
     volume = await in_session(request, read)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from schemas.states import HostStatus, ResourceState
+
 # Pool type numbers of seed 000 (the order of pool_type/support), and volplane's
 # additions for the directory pools it also runs.
 POOL_TYPE_NUMBERS: dict[str, int] = {
@@ -52,9 +54,9 @@ def _threshold_text(value: float) -> str:
 
 def pool_status(inventory: Mapping[str, Any]) -> str:
     """``healthy`` when usable; otherwise the state or status in lower case."""
-    if inventory["state"] != "Enabled":
+    if inventory["state"] != ResourceState.ENABLED:
         return str(inventory["state"]).lower()
-    if inventory["status"] != "Connected":
+    if inventory["status"] != HostStatus.CONNECTED:
         return str(inventory["status"]).lower()
     return "healthy"
 

@@ -100,7 +100,11 @@ def _seconds(request: Request, name: str, limit: float) -> float:
 def create_agent_app(config: AgentConfig) -> Starlette:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     pools = ConnectedPools(config.data_dir / "pools.json", allowed_roots=config.allowed_roots)
-    table = OperationTable(journal_dir=config.data_dir / "operations", pools=pools)
+    table = OperationTable(
+        journal_dir=config.data_dir / "operations",
+        pools=pools,
+        retention_seconds=config.operation_retention_seconds,
+    )
 
     async def health(request: Request) -> Response:
         return JSONResponse(
@@ -167,7 +171,9 @@ def create_agent_app(config: AgentConfig) -> Starlette:
         # Nothing runs yet: whatever a killed agent left is nobody's.
         sweep_journal(config.data_dir / "operations")
         await asyncio.to_thread(sweep_once, pools)
-        sweeping = asyncio.create_task(sweep_forever(pools, config.sweep_seconds))
+        sweeping = asyncio.create_task(
+            sweep_forever(pools, config.sweep_seconds, also=table.prune_journal)
+        )
         yield
         sweeping.cancel()
         await table.shutdown()

@@ -23,6 +23,8 @@ class AgentConfig:
     release: str | None = None
     # How often leftovers of dead operations are looked for (also once at start).
     sweep_seconds: float = 60.0
+    # How long a finished operation is remembered (and journaled) for a rerun to find.
+    operation_retention_seconds: float = 86400.0
 
     def __post_init__(self) -> None:
         if not self.token:

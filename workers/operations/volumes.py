@@ -20,10 +20,12 @@ from drivers.client import AgentClient
 from schemas import storage_requests as rq
 from schemas.agent import ImageInfo
 from schemas.infra import PrimaryStorage
+from schemas.states import ResourceState
 from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import volume_inventory
 from schemas.tables import utcnow
 from volplane import layout
+from volplane.capacity import default_snapshot_capacity
 from volplane.catalog import volumes as catalog
 from volplane.errors import (
     DuplicateResource,
@@ -111,8 +113,8 @@ def agent_for_pool(ctx: JobContext, pool: PrimaryStorage, *, new_work: bool = Fa
     """The agent of a host that reaches the pool and can take the work."""
     hosts = hosts_of_pool(ctx, pool)
     for host in hosts:
-        usable = host.status == CONNECTED and host.state != "Maintenance"
-        if usable and not (new_work and host.state == "Disabled"):
+        usable = host.status == CONNECTED and host.state != ResourceState.MAINTENANCE
+        if usable and not (new_work and host.state == ResourceState.DISABLED):
             return agent_of(ctx, host)
     if hosts:
         require_usable_host(hosts[0], new_work=new_work)
@@ -123,7 +125,7 @@ def check_pool_open(ctx: JobContext, pool: PrimaryStorage | None, uuid: str) -> 
     """A pool the caller may place new volumes in (a closed pool is reported as absent)."""
     if pool is None or not tenant_may_use(pool, ctx.account_uuid, ctx.is_admin):
         raise ResourceNotFound(f"primary storage {uuid} does not exist")
-    if pool.state != "Enabled":
+    if pool.state != ResourceState.ENABLED:
         raise ResourceInState(f"primary storage {pool.uuid} is {pool.state}")
     if pool.status != CONNECTED:
         raise ResourceInState(f"primary storage {pool.uuid} is {pool.status}")
@@ -154,7 +156,7 @@ def choose_pool(ctx: JobContext, requested: str | None, size: int) -> PrimarySto
         pool
         for pool in ctx.session.scalars(
             select(PrimaryStorage).where(
-                PrimaryStorage.state == "Enabled", PrimaryStorage.status == CONNECTED
+                PrimaryStorage.state == ResourceState.ENABLED, PrimaryStorage.status == CONNECTED
             )
         )
         if tenant_may_use(pool, ctx.account_uuid, ctx.is_admin)
@@ -261,7 +263,9 @@ def create_data_volume(ctx: JobContext, req: rq.CreateDataVolume) -> dict[str, A
         actual_size=info.actual_size or 0,
         snapshot_size=0,
         snapshot_capacity=(
-            req.snapshotCapacity if req.snapshotCapacity is not None else 3 * info.virtual_size
+            req.snapshotCapacity
+            if req.snapshotCapacity is not None
+            else default_snapshot_capacity(info.virtual_size)
         ),
         install_path=path,
         base_path=info.backing_file if req.backingFile else None,
@@ -373,7 +377,7 @@ def update_volume(ctx: JobContext, req: rq.UpdateVolume) -> dict[str, Any]:
 
 def change_volume_state(ctx: JobContext, req: rq.ChangeVolumeState) -> dict[str, Any]:
     volume = visible_volume(ctx, req.uuid)
-    volume.state = "Enabled" if req.stateEvent == "enable" else "Disabled"
+    volume.state = ResourceState.ENABLED if req.stateEvent == "enable" else ResourceState.DISABLED
     return done(ctx, volume)
 
 
