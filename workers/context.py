@@ -15,7 +15,9 @@ from volplane.settings import Settings
 class JobContext(Protocol):
     """What an operation may use while it runs."""
 
-    session: Session  # the operation's transaction; committed with the job's end
+    # The job's session: its writes are committed with the job's end, fenced by the lease.
+    # Before each agent call a transaction that wrote nothing is ended (transactions.py).
+    session: Session
     settings: Settings
     job_uuid: str
     account_uuid: str
