@@ -15,16 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware import Middleware
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from api.cinder import wire
 from api.cinder.errors import (
+    EXCEPTION_HANDLERS,
     CinderBadRequest,
-    CinderErrors,
     CinderForbidden,
     CinderNotFound,
     CinderUnauthorized,
@@ -347,10 +348,10 @@ async def volume_action(request: Request) -> Response:
     return cinder_json(call, None, 202, **{"X-Job-UUID": accepted.headers.get("x-job-uuid", "")})
 
 
-def cinder_mount() -> Mount:
-    """Everything under ``/v3``, with Cinder's error shape."""
-    return Mount(
-        "/v3",
+def cinder_mount(state: State) -> Mount:
+    """Everything under ``/v3``: an app of its own answering errors in Cinder's shape,
+    sharing the gateway's ``state``."""
+    app = Starlette(
         routes=[
             Route("/{project_id}/manageable_volumes", list_manageable_volumes, methods=["GET"]),
             Route(
@@ -369,5 +370,7 @@ def cinder_mount() -> Mount:
             Route("/{project_id}/volumes/{volume_id}", show_volume, methods=["GET"]),
             Route("/{project_id}/volumes/{volume_id}/action", volume_action, methods=["POST"]),
         ],
-        middleware=[Middleware(CinderErrors)],
+        exception_handlers=EXCEPTION_HANDLERS,
     )
+    app.state = state
+    return Mount("/v3", app=app)

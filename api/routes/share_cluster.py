@@ -21,7 +21,7 @@ from starlette.routing import Route
 from api.auth import require_admin
 from api.share import requests as rq
 from api.share.calls import authenticate, in_session, submit_share
-from api.share.envelope import ok, scode_of, share_endpoint
+from api.share.envelope import ok, scode_of
 from api.share.inventories import inspection_status, unix
 from api.share.store import (
     cluster_or_404,
@@ -68,7 +68,6 @@ def _zone_for(session: Session, requested: str | None) -> str:
     return zones[0]
 
 
-@share_endpoint
 async def add_cluster(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.ClusterAdd)
@@ -93,7 +92,6 @@ async def add_cluster(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def delete_cluster(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.ClusterDelete)
@@ -152,7 +150,6 @@ def _topology_node(index: int, host: Host) -> dict[str, Any]:
     }
 
 
-@share_endpoint
 async def get_cluster(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.ClusterRef)
@@ -180,7 +177,6 @@ async def get_cluster(request: Request) -> Response:
     return ok(await in_session(request, read))
 
 
-@share_endpoint
 async def list_clusters(request: Request) -> Response:
     await authenticate(request)
     body = await rq.read_request(request, rq.ClusterList)
@@ -280,7 +276,6 @@ def _storage_summary(session: Session, cluster_uuid: str, tenant: str | None) ->
     }
 
 
-@share_endpoint
 async def storage_service(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.ClusterRef)
@@ -358,7 +353,6 @@ async def _latest_inspection(request: Request, cluster_uuid: str) -> ApiJob | No
     return await in_session(request, read)
 
 
-@share_endpoint
 async def start_inspection(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.Inspection)
@@ -381,14 +375,12 @@ async def start_inspection(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def inspection_progress(request: Request) -> Response:
     await authenticate(request)
     body = await rq.read_request(request, rq.ClusterRef)
     return ok(inspection_report(await _latest_inspection(request, body.cluster_uuid)))
 
 
-@share_endpoint
 async def stop_inspection(request: Request) -> Response:
     """Cancels the cluster's inspection job if it has not ended (a running one stops
     at its next check); answers the inspection as it then stands."""
@@ -408,7 +400,6 @@ async def stop_inspection(request: Request) -> Response:
 # --- host tasks ----------------------------------------------------------------------
 
 
-@share_endpoint
 async def host_task_progress(request: Request) -> Response:
     """The progress (0 to 1) of the newest job on the host (or on any host of the
     cluster): 1 once it ended, 0 when the host never had one."""
@@ -437,7 +428,6 @@ async def host_task_progress(request: Request) -> Response:
 # --- global config -------------------------------------------------------------------
 
 
-@share_endpoint
 async def get_global_config(request: Request) -> Response:
     await authenticate(request)
     body = await rq.read_request(request, rq.ClusterRef)
@@ -449,7 +439,6 @@ async def get_global_config(request: Request) -> Response:
     return ok(await in_session(request, read))
 
 
-@share_endpoint
 async def set_global_config(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.GlobalConfigSet)
@@ -490,7 +479,6 @@ def _meta_data(snapshots: list[str] | None) -> dict[str, Any]:
     }
 
 
-@share_endpoint
 async def save_data_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.DataSnapshotSave)
@@ -506,7 +494,6 @@ async def save_data_snapshot(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def delete_data_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.DataSnapshotDelete)
@@ -522,7 +509,6 @@ async def delete_data_snapshot(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def list_data_snapshots(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     caller = await authenticate(request)

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from api.share import requests as rq
 from api.share.calls import authenticate, check_tenant, in_session, submit_share
-from api.share.envelope import SUCCESS, ok, share_endpoint
+from api.share.envelope import SUCCESS, ok
 from api.share.inventories import (
     POOL_TYPE_NUMBERS,
     POOL_TYPE_OF_SHARE,
@@ -76,7 +76,6 @@ def _tenant_filter(caller: Caller, tenant: str | None) -> str | None:
 # --- reads ---------------------------------------------------------------------------
 
 
-@share_endpoint
 async def list_pools(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolList)
@@ -118,7 +117,6 @@ async def list_pools(request: Request) -> Response:
     return ok(await in_session(request, read))
 
 
-@share_endpoint
 async def get_pool(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolGet)
@@ -142,7 +140,6 @@ async def get_pool(request: Request) -> Response:
     return ok(await in_session(request, read))
 
 
-@share_endpoint
 async def supported_pool_types(request: Request) -> Response:
     """The types some connected host of the cluster can run, in type-number order."""
     await authenticate(request)
@@ -170,7 +167,6 @@ def _device_key(device: dict[str, Any]) -> str:
     return (wwn or links or [str(device.get("name", ""))])[0]
 
 
-@share_endpoint
 async def list_fc_devices(request: Request) -> Response:
     """Block devices the cluster's hosts in the zone reported, grouped by stable name:
     one seen by several hosts is a shared LUN."""
@@ -263,7 +259,6 @@ def create_params(
     return params
 
 
-@share_endpoint
 async def create_pool(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolCreate)
@@ -322,7 +317,6 @@ async def _pool_now(
     return await in_session(request, read)
 
 
-@share_endpoint
 async def delete_pool(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolDelete)
@@ -338,7 +332,6 @@ async def delete_pool(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def set_pool(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolSet)
@@ -360,7 +353,6 @@ async def set_pool(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def check_pool_status(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolStatusCheck)

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from api.share import requests as rq
 from api.share.calls import acting_for, authenticate, check_tenant, in_session, submit_share
-from api.share.envelope import ok, share_endpoint
+from api.share.envelope import ok
 from api.share.inventories import (
     SnapshotTree,
     VolumeContext,
@@ -142,7 +142,6 @@ def _initial_volume(
 # --- volumes -----------------------------------------------------------------------
 
 
-@share_endpoint
 async def list_volumes(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeList)
@@ -193,7 +192,6 @@ async def list_volumes(request: Request) -> Response:
     return ok(await in_session(request, read))
 
 
-@share_endpoint
 async def get_volume(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeRef)
@@ -214,7 +212,6 @@ async def get_volume(request: Request) -> Response:
     return ok(await in_session(request, read))
 
 
-@share_endpoint
 async def create_volume(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeCreate)
@@ -267,7 +264,6 @@ async def _existing_volume(request: Request, caller: Caller, body: rq.VolumeRef)
     return await in_session(request, read)
 
 
-@share_endpoint
 async def delete_volume(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeDelete)
@@ -283,7 +279,6 @@ async def delete_volume(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def refresh_volume_sizes(request: Request) -> Response:
     """``used/update`` and ``snap_length/update``: both sizes are read from the images."""
     caller = await authenticate(request)
@@ -303,7 +298,6 @@ async def refresh_volume_sizes(request: Request) -> Response:
 # --- clones ------------------------------------------------------------------------
 
 
-@share_endpoint
 async def clone_volume(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeClone)
@@ -350,7 +344,6 @@ async def clone_volume(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def clone_progress(request: Request) -> Response:
     """The progress (0-100) of the job making the volume (a clone or a restore): the
     running job's own progress; 100 once the volume is made. A failed job answers
@@ -393,7 +386,6 @@ def _snapshot_data(
     return {"snapshot": snapshot, "tree": tree, **cluster_fields()}
 
 
-@share_endpoint
 async def create_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.SnapshotCreate)
@@ -458,7 +450,6 @@ async def _check_snapshot(request: Request, caller: Caller, body: rq.SnapshotRef
     await in_session(request, read)
 
 
-@share_endpoint
 async def delete_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.SnapshotDelete)
@@ -474,7 +465,6 @@ async def delete_snapshot(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def rollback_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.SnapshotRef)
@@ -490,7 +480,6 @@ async def rollback_snapshot(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def snapshot_tree_of_volume(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeRef)
@@ -504,7 +493,6 @@ async def snapshot_tree_of_volume(request: Request) -> Response:
     return ok(_snapshot_data(None, await in_session(request, read)))
 
 
-@share_endpoint
 async def list_snapshots(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeRef)
@@ -575,7 +563,6 @@ def _share_backups(
     ]
 
 
-@share_endpoint
 async def add_backup(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.BackupAdd)
@@ -635,7 +622,6 @@ def _visible_backup(session: Session, uuid: str, tenant: str | None) -> VolumeBa
     return backup
 
 
-@share_endpoint
 async def delete_backup(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.BackupDelete)
@@ -657,7 +643,6 @@ async def delete_backup(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def restore_backup(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.BackupRestore)
@@ -695,7 +680,6 @@ async def restore_backup(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def list_backups(request: Request) -> Response:
     """Backups on the backup points of the cluster's zone, newest first."""
     caller = await authenticate(request)
