@@ -37,6 +37,11 @@ class JobContext(Protocol):
     def secret(self, name: str) -> str | None:
         """A secret submitted with the job (see api.submit), if any."""
 
+    def end_read_transaction(self) -> None:
+        """Ends the job's transaction if it wrote nothing yet (done before every agent
+        call; call it before other slow work, or before committing through a side
+        session, so the job holds no connection meanwhile)."""
+
     def agent(self, base_url: str, token: str) -> AgentClient:
         """The typed client for the host agent at ``base_url``."""
 

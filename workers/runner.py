@@ -86,6 +86,9 @@ class RunContext:
     def secret(self, name: str) -> str | None:
         return self.runtime.jobs.secret(self.job_uuid, name)
 
+    def end_read_transaction(self) -> None:
+        self.transactions.end_if_read_only()
+
     def agent(self, base_url: str, token: str) -> AgentClient:
         # Each call first ends the job's transaction if it wrote nothing (transactions.py).
         return outside_transaction(self.runtime.agent_client(base_url, token), self.transactions)

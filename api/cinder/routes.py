@@ -32,7 +32,7 @@ from api.cinder.errors import (
 )
 from api.json_body import read_json_value
 from api.manageable import list_manageable
-from api.submit import base_url, submit
+from api.submit import base_url, record_job
 from schemas.infra import Host, PrimaryStorage
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import reason_not_safe
@@ -203,7 +203,7 @@ async def _manage(request: Request, *, legacy: bool) -> Response:
     if call.project_id != call.caller.account_uuid:
         params["accountUuid"] = call.project_id
     volume_id = new_uuid()
-    accepted = await submit(
+    job = await record_job(
         request, call.caller, MANAGE_VOLUME, params, resource_uuid=volume_id, raw_body=body
     )
     now = utcnow()
@@ -222,8 +222,7 @@ async def _manage(request: Request, *, legacy: bool) -> Response:
         metadata=wanted.metadata,
         bootable=wanted.bootable,
     )
-    job = accepted.headers.get("x-job-uuid", "")
-    return cinder_json(call, {"volume": view}, 202, **{"X-Job-UUID": job})
+    return cinder_json(call, {"volume": view}, 202, **{"X-Job-UUID": job.job_uuid})
 
 
 def _zone_name(session: Any, pool: PrimaryStorage) -> str | None:
@@ -337,7 +336,7 @@ async def volume_action(request: Request) -> Response:
                 )
 
     await run_in_threadpool(check)
-    accepted = await submit(
+    job = await record_job(
         request,
         call.caller,
         UNMANAGE_VOLUME,
@@ -345,7 +344,7 @@ async def volume_action(request: Request) -> Response:
         resource_uuid=volume_id,
         raw_body=body,
     )
-    return cinder_json(call, None, 202, **{"X-Job-UUID": accepted.headers.get("x-job-uuid", "")})
+    return cinder_json(call, None, 202, **{"X-Job-UUID": job.job_uuid})
 
 
 def cinder_mount(state: State) -> Mount:

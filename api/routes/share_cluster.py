@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.auth import require_admin
+from api.job_service import cancel_job
 from api.share import requests as rq
 from api.share.calls import authenticate, in_session, submit_share
 from api.share.envelope import ok, scode_of
@@ -390,10 +391,7 @@ async def stop_inspection(request: Request) -> Response:
     body = await rq.read_request(request, rq.InspectionStop)
     job = await _latest_inspection(request, body.cluster_uuid)
     if job is not None and not JobState(job.state).is_final:
-        cancelled, was_pending = await run_in_threadpool(runtime.jobs.cancel, job.uuid)
-        if was_pending:
-            await run_in_threadpool(runtime.dispatch_next, job.sync_key)
-        job = cancelled
+        job = await cancel_job(runtime, job)
     return ok(inspection_report(job), extra=WITH_MESSAGE_CN)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
@@ -42,8 +43,11 @@ def idle_in_transaction(database: str) -> list[str]:
 def in_process_runtime(stack: Stack) -> WorkerRuntime:
     """The job runner's runtime, in this process, with a pool of ``POOL_SIZE`` connections
     and no overflow: a job that kept its connection across an agent call starves others."""
-    env = {k.removeprefix("VOLPLANE_").lower(): v for k, v in stack.env.items()}
-    settings = Settings(**env)
+    settings = Settings(
+        database_url=stack.env["VOLPLANE_DATABASE_URL"],
+        broker_url=stack.env["VOLPLANE_BROKER_URL"],
+        data_dir=Path(stack.env["VOLPLANE_DATA_DIR"]),
+    )
     runtime = WorkerRuntime(settings, make_broker(settings))
     runtime.__dict__["engine"] = create_engine(
         settings.resolved_database_url(), pool_size=POOL_SIZE, max_overflow=0, pool_timeout=120

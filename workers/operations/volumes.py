@@ -63,7 +63,10 @@ from workers.operations.primary_storage import (
 
 
 def side_session(ctx: JobContext) -> Session:
-    """A session of its own, committed at once (``Creating`` rows, clone progress)."""
+    """A session of its own, committed at once (``Creating`` rows, clone progress). The
+    job's own transaction is ended first if it wrote nothing, so a job never holds two
+    pooled connections at once."""
+    ctx.end_read_transaction()
     return Session(bind=ctx.session.get_bind(), expire_on_commit=False)
 
 
