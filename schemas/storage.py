@@ -73,7 +73,7 @@ class VolumeSnapshot(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0)  # its image's bytes on disk
     volume_size: Mapped[int] = mapped_column(BigInteger, default=0)  # virtual size when taken
     state: Mapped[str] = mapped_column(String(16), default=ResourceState.ENABLED)
-    status: Mapped[str] = mapped_column(String(16), default="Ready", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=VolumeStatus.READY, index=True)
     create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

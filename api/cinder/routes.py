@@ -34,11 +34,12 @@ from api.json_body import read_json_value
 from api.manageable import list_manageable
 from api.submit import base_url, record_job
 from schemas.infra import Host, PrimaryStorage
-from schemas.storage import Volume, VolumeSnapshot
+from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import reason_not_safe
 from schemas.tables import Account, ApiJob, Zone, new_uuid, utcnow
 from volplane.catalog.manage import MANAGE_VOLUME, UNMANAGE_VOLUME
 from volplane.errors import InvalidJSON, Unauthorized
+from volplane.jobs import JobState
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 from volplane.store.manageable import manage_job_of, resolve_pool
@@ -281,9 +282,9 @@ def _view_of_job(job: ApiJob, call: CinderCall, root: str) -> dict[str, Any] | N
     owner = params.get("accountUuid") or job.account_uuid
     if not call.may_see(owner):
         return None
-    if job.state in ("Pending", "Running"):
+    if job.state in (JobState.PENDING, JobState.RUNNING):
         status = "creating"
-    elif job.state in ("Failed", "Cancelled"):
+    elif job.state in (JobState.FAILED, JobState.CANCELLED):
         status = "error"
     else:
         return None  # it was made, and has gone since
@@ -322,7 +323,7 @@ async def volume_action(request: Request) -> Response:
                 raise CinderNotFound(
                     f"Volume {request.path_params['volume_id']} could not be found."
                 )
-            if volume.status != "Ready":
+            if volume.status != VolumeStatus.READY:
                 raise CinderBadRequest(
                     f"Invalid volume: Volume status must be available, but it is "
                     f"{wire.STATUS.get(volume.status, volume.status.lower())}."

@@ -35,7 +35,7 @@ from api.share.store import (
 )
 from schemas.infra import Cluster, ClusterPrimaryStorage, Host, PrimaryStorage
 from schemas.states import HostStatus
-from schemas.storage import Volume
+from schemas.storage import Volume, VolumeStatus
 from schemas.tables import ApiJob, ResourceTag, Zone, new_uuid
 from volplane import global_config
 from volplane.catalog.clusters import CREATE_CLUSTER, DELETE_CLUSTER
@@ -246,10 +246,13 @@ def _storage_summary(session: Session, cluster_uuid: str, tenant: str | None) ->
             "allocated": sum(p.allocated_capacity for p in inner),
             "pool_count": len(inner),
             "volume_total_count": len(inner_status),
-            "volume_health_count": inner_status.count("Ready"),
-            "volume_degrade_count": sum(s in ("Creating", "Deleting") for s in inner_status),
+            "volume_health_count": inner_status.count(VolumeStatus.READY),
+            "volume_degrade_count": sum(
+                s in (VolumeStatus.CREATING, VolumeStatus.DELETING) for s in inner_status
+            ),
             "volume_failed_count": sum(
-                s not in ("Ready", "Creating", "Deleting") for s in inner_status
+                s not in (VolumeStatus.READY, VolumeStatus.CREATING, VolumeStatus.DELETING)
+                for s in inner_status
             ),
             "physic_host_total_count": len(hosts),
             "physic_host_health_count": len(healthy_hosts),

@@ -51,7 +51,7 @@ from api.share.store import (
 )
 from schemas.backups import BackupStatus, VolumeBackup
 from schemas.infra import BackupStorage, Cluster, PrimaryStorage, ZoneBackupStorage
-from schemas.storage import Volume, VolumeSnapshot
+from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.tables import new_uuid, utcnow
 from volplane import layout
 from volplane.capacity import default_snapshot_capacity
@@ -123,7 +123,7 @@ def _initial_volume(
         "actualSize": 0,
         "snapshotSize": 0,
         "snapshotCapacity": snapshot_capacity,
-        "status": "Creating",
+        "status": VolumeStatus.CREATING,
         "parentSnapshotUuid": parent_snapshot.uuid if parent_snapshot else None,
         "installPath": layout.head_path(pool.mount_path, uuid),
         "createDate": now,
@@ -401,7 +401,7 @@ async def create_snapshot(request: Request) -> Response:
             "name": body.snapshot_name,
             "volumeUuid": volume.uuid,
             "description": body.desc,
-            "status": "Creating",
+            "status": VolumeStatus.CREATING,
             "size": 0,
             "createDate": now,
         }

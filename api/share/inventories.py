@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from schemas.states import HostStatus, ResourceState
+from schemas.storage import VolumeStatus
 
 # Pool type numbers of seed 000 (the order of pool_type/support), and volplane's
 # additions for the directory pools it also runs.
@@ -128,7 +129,12 @@ class VolumeContext:
 
 def volume_event_state(status: str) -> int:
     """0 ready, 1 creating, 2 deleting, 3 error."""
-    return {"Ready": 0, "Creating": 1, "Deleting": 2}.get(status, 3)
+    codes: dict[str, int] = {
+        VolumeStatus.READY: 0,
+        VolumeStatus.CREATING: 1,
+        VolumeStatus.DELETING: 2,
+    }
+    return codes.get(status, 3)
 
 
 def share_volume(inventory: Mapping[str, Any], context: VolumeContext) -> dict[str, Any]:
@@ -150,7 +156,7 @@ def share_volume(inventory: Mapping[str, Any], context: VolumeContext) -> dict[s
         "Ctime": unix(inventory.get("createDate")),
         "Mtime": unix(inventory.get("lastOpDate")),
         "AccessPath": {host: path for host in context.host_uuids},
-        "EventState": volume_event_state(str(inventory.get("status") or "Ready")),
+        "EventState": volume_event_state(str(inventory.get("status") or VolumeStatus.READY)),
         "ShareNsUUIDs": None,
         "Parent": context.parent_volume_uuid,
         "ParentSnapshot": inventory.get("parentSnapshotUuid") or "",
@@ -229,7 +235,7 @@ def share_snapshot(
         "UUID": uuid,
         "Volume": inventory["volumeUuid"],
         "Desc": inventory.get("description") or "",
-        "Status": snapshot_status(str(inventory.get("status") or "Ready")),
+        "Status": snapshot_status(str(inventory.get("status") or VolumeStatus.READY)),
         "Ctime": unix(inventory.get("createDate")),
         "Attr": {"LinkCloneUsed": "LinkCloneUsed"} if linked_clones else None,
         "Size": int(inventory.get("size") or 0),

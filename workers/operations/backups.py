@@ -145,7 +145,7 @@ def _source(ctx: JobContext, volume: Volume, snapshot_uuid: str | None) -> str:
     snapshot = ctx.session.get(VolumeSnapshot, snapshot_uuid)
     if snapshot is None or snapshot.volume_uuid != volume.uuid:
         raise ResourceNotFound(f"volume {volume.uuid} has no snapshot {snapshot_uuid}")
-    if snapshot.status != "Ready":
+    if snapshot.status != VolumeStatus.READY:
         raise ResourceInState(f"snapshot {snapshot_uuid} is {snapshot.status}")
     return snapshot.install_path
 
