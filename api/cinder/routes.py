@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from api.auth import public
 from api.cinder import wire
 from api.cinder.errors import (
     EXCEPTION_HANDLERS,
@@ -30,6 +31,7 @@ from api.cinder.errors import (
     CinderNotFound,
     CinderUnauthorized,
 )
+from api.cinder.versions import v3_version
 from api.json_body import read_json_value
 from api.manageable import list_manageable
 from api.submit import base_url, record_job
@@ -43,6 +45,7 @@ from volplane.jobs import JobState
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 from volplane.store.manageable import manage_job_of, resolve_pool
+from volplane.tenancy import may_act_for, may_see
 
 
 def _plain(uuid: str) -> str:
@@ -61,7 +64,7 @@ class CinderCall:
             raise CinderForbidden(f"Policy doesn't allow {policy} to be performed.")
 
     def may_see(self, account_uuid: str) -> bool:
-        return self.caller.is_admin or account_uuid == self.caller.account_uuid
+        return may_act_for(self.caller, account_uuid)
 
 
 async def cinder_call(request: Request) -> CinderCall:
@@ -76,7 +79,7 @@ async def cinder_call(request: Request) -> CinderCall:
         except Unauthorized as exc:
             raise CinderUnauthorized(exc.details) from exc
     project_id = _plain(request.path_params["project_id"])
-    if not caller.is_admin and project_id != caller.account_uuid:
+    if not may_act_for(caller, project_id):
         raise CinderForbidden(
             f"Project {request.path_params['project_id']} is not the session's account"
         )
@@ -222,6 +225,7 @@ async def _manage(request: Request, *, legacy: bool) -> Response:
         host=wanted.host or wanted.cluster,
         metadata=wanted.metadata,
         bootable=wanted.bootable,
+        version=call.version,
     )
     return cinder_json(call, {"volume": view}, 202, **{"X-Job-UUID": job.job_uuid})
 
@@ -249,7 +253,7 @@ async def show_volume(request: Request) -> Response:
     def view() -> dict[str, Any]:
         with runtime.sessions() as session:
             volume = session.get(Volume, volume_id)
-            if volume is not None and call.may_see(volume.account_uuid):
+            if volume is not None and may_see(volume, call.caller):
                 pool = session.get(PrimaryStorage, volume.primary_storage_uuid)
                 return wire.volume_view(
                     volume_id=volume.uuid,
@@ -263,6 +267,7 @@ async def show_volume(request: Request) -> Response:
                     base_url=root,
                     availability_zone=_zone_name(session, pool) if pool else None,
                     host=_host_name(session, pool) if pool and call.caller.is_admin else None,
+                    version=call.version,
                 )
             if volume is None:
                 job = manage_job_of(session, volume_id)
@@ -299,6 +304,7 @@ def _view_of_job(job: ApiJob, call: CinderCall, root: str) -> dict[str, Any] | N
         created_at=job.create_date,
         updated_at=job.finish_date,
         base_url=root,
+        version=call.version,
     )
 
 
@@ -348,11 +354,18 @@ async def volume_action(request: Request) -> Response:
     return cinder_json(call, None, 202, **{"X-Job-UUID": job.job_uuid})
 
 
+@public
+async def v3_root(request: Request) -> Response:
+    """``GET /v3/`` (and ``/v3``, ``api/routes/root.py``): the v3 version document."""
+    return JSONResponse({"versions": [v3_version(base_url(request, request.app.state.runtime))]})
+
+
 def cinder_mount(state: State) -> Mount:
     """Everything under ``/v3``: an app of its own answering errors in Cinder's shape,
     sharing the gateway's ``state``."""
     app = Starlette(
         routes=[
+            Route("/", v3_root, methods=["GET"]),
             Route("/{project_id}/manageable_volumes", list_manageable_volumes, methods=["GET"]),
             Route(
                 "/{project_id}/manageable_volumes/detail",

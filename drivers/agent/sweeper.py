@@ -1,5 +1,7 @@
-"""The agent's sweep: at start and every ``sweep_seconds``, every connected pool's
-temporaries that no live operation holds are removed (``drivers.leftovers``)."""
+"""The agent's sweep: at start and every ``sweep_seconds``, the temporaries that no live
+operation holds are removed (``drivers.leftovers``) from every connected directory pool
+and from the agent's own scratch folder. Network pools the agent reaches through a
+client library (not mounted) are not swept."""
 
 from __future__ import annotations
 
@@ -14,12 +16,14 @@ from drivers.agent.pools import ConnectedPools
 log = logging.getLogger(__name__)
 
 
-def sweep_once(pools: ConnectedPools) -> list[Path]:
+def sweep_once(pools: ConnectedPools, *, export_grace: float) -> list[Path]:
     """Sweeps every connected pool; a pool that cannot be read is skipped this round."""
     removed: list[Path] = []
-    for root in pools.roots():
+    # The agent's own scratch folder (backups and restores of network pools) too.
+    scratch = pools.data_dir / "scratch"
+    for root in [*pools.roots(), *([scratch] if scratch.is_dir() else [])]:
         try:
-            found = leftovers.sweep_pool(root)
+            found = leftovers.sweep_pool(root, export_grace=export_grace)
         except OSError as exc:
             log.warning("could not sweep pool %s: %s", root, exc)
             continue
@@ -42,13 +46,17 @@ def sweep_journal(journal_dir: Path) -> None:
 
 
 async def sweep_forever(
-    pools: ConnectedPools, interval: float, *, also: Callable[[], object] = lambda: None
+    pools: ConnectedPools,
+    interval: float,
+    *,
+    export_grace: float,
+    also: Callable[[], object] = lambda: None,
 ) -> None:
     """Every ``interval``: leftovers of dead operations, then ``also`` (the journal)."""
     while True:
         await asyncio.sleep(interval)
         try:
-            await asyncio.to_thread(sweep_once, pools)
+            await asyncio.to_thread(sweep_once, pools, export_grace=export_grace)
             await asyncio.to_thread(also)
         except Exception:
             log.exception("sweep failed")

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from drivers.chunkstore import LocalChunkStore
@@ -96,6 +97,29 @@ def test_a_full_clone_killed_midway_leaves_a_part_the_restarted_agent_removes(
         assert client.pool_capacity(str(pool)).scratch_bytes == 0
 
 
+def test_deleting_an_image_still_being_copied_stops_the_copy_first(
+    agent: AgentProcess, tmp_path: Path
+) -> None:
+    # Given a slow copy whose job gave up on it (its agent hung) and deletes its image
+    pool = pool_of(agent, tmp_path / "pool")
+    src = pool / f"volume-{uuid.uuid4().hex}.qcow2"
+    random_image(src, 16 * MiB)
+    dst = Path(layout.head_path(str(pool), uuid.uuid4().hex))
+    part = dst.with_name(dst.name + layout.PART_SUFFIX)
+    with agent.client() as client:
+        args = ConvertArgs(src=str(src), dst=str(dst), rate_limit=2 * MiB).wire()
+        copy = start(client, "image.convert", args)
+        wait_for(part.exists, "the copy to begin")
+        # When the image is deleted while the copy writes it
+        deleted = client.delete_volume(uuid.uuid4().hex, str(dst))
+        # Then the copy was stopped first: it ended cancelled and never lands afterwards
+        assert not deleted.existed
+        assert client.operation(copy).state.value == "cancelled"
+    assert not part.exists()
+    time.sleep(1.0)
+    assert not dst.exists()
+
+
 def test_a_cross_host_clone_killed_on_either_side_leaves_nothing_after_restart(
     agent: AgentProcess, tmp_path: Path
 ) -> None:
@@ -130,10 +154,11 @@ def test_a_cross_host_clone_killed_on_either_side_leaves_nothing_after_restart(
         with dest.client() as client:
             start(client, "image.pull", PullArgs(url=url, dst=str(dst)).wire())
             wait_for(lambda: part.exists(), "the pull to begin")
-        dest.pause()  # held at a known point: the part is there, not renamed yet
+        agent.pause()  # the export stops flowing: the part is there, not renamed yet
         assert not dst.exists()
         # When the destination agent is killed mid-pull
         dest.kill()
+        agent.resume()
         assert part.exists()
         # Then the restarted destination removes the part
         dest.start()
@@ -142,6 +167,33 @@ def test_a_cross_host_clone_killed_on_either_side_leaves_nothing_after_restart(
     finally:
         dest.resume_if_paused()
         dest.kill()
+
+
+def test_an_export_left_alone_past_its_grace_is_removed(tmp_path: Path) -> None:
+    # Given an agent whose exports have a 2 s grace, and a clone's complete export whose
+    # job failed while the agent was away (nobody will delete or fetch it)
+    agent = AgentProcess(
+        tmp_path / "host", extra_args=("--sweep-seconds", "0.5", "--export-grace-seconds", "2")
+    )
+    agent.start()
+    try:
+        pool = pool_of(agent, tmp_path / "pool")
+        src = pool / f"volume-{uuid.uuid4().hex}.qcow2"
+        random_image(src, 4 * MiB)
+        export = Path(layout.export_path(str(pool), uuid.uuid4().hex))
+        with agent.client() as client:
+            client.convert_image(uuid.uuid4().hex, str(src), str(export))
+            url = client.export_url(str(export), expires=int(time.time()) + 600)
+        # When another agent fetches it, its grace starts again
+        time.sleep(1.5)
+        assert httpx.get(url).status_code == 200
+        time.sleep(1.0)
+        assert export.exists()
+        # Then once nobody fetched it for its grace, the sweep removes it (and only it)
+        wait_for(lambda: not export.exists(), "the export to be removed", timeout=10)
+        assert src.exists()
+    finally:
+        agent.kill()
 
 
 def test_a_backup_killed_midway_leaves_no_pin_and_no_chunks_and_gc_works_at_once(

@@ -7,7 +7,8 @@ connected (or mounted) on every connected host of each cluster they are attached
 Every agent call happens before the pool row is written or changed, so a refused
 or unreachable agent fails the job and leaves nothing half made.
 
-For other areas: ``refresh_allocated`` (after a volume's virtual size changed).
+For other areas: ``refresh_allocated`` (after a volume's virtual size changed). Which
+pools a tenant may use is ``volplane.tenancy``'s rule (``availTenants``).
 """
 
 from __future__ import annotations
@@ -85,10 +86,6 @@ def capacity_of(pool: PrimaryStorage) -> CapacityRule:
         allocated=pool.allocated_capacity,
         threshold=pool.over_allocation_threshold,
     )
-
-
-def tenant_may_use(pool: PrimaryStorage, account_uuid: str, is_admin: bool) -> bool:
-    return is_admin or not pool.avail_tenants or account_uuid in pool.avail_tenants
 
 
 # --- agent steps -----------------------------------------------------------------
