@@ -30,6 +30,8 @@ from schemas.agent import (
     ImageChain,
     ImageInfo,
     ImageMap,
+    LocateArgs,
+    LocatedImage,
     ManageableImages,
     MountArgs,
     OverlayArgs,
@@ -55,6 +57,7 @@ from volplane.errors import (
     InvalidParameter,
     InvalidStoragePath,
     JobCancelled,
+    VolplaneError,
 )
 
 
@@ -182,6 +185,28 @@ def image_map(ctx: Context, args: PathArgs) -> ImageMap:
 
 def image_chain(ctx: Context, args: PathArgs) -> ImageChain:
     return ImageChain(images=qcow2.backing_chain(_existing(ctx, args.path)))
+
+
+def image_locate(ctx: Context, args: LocateArgs) -> LocatedImage:
+    """Follows a caller's path (and the file's backing chain) inside one pool only."""
+    pool = ctx.pools.backend(args.root)
+    prefix = pool.root.rstrip("/") + "/"
+
+    def name_of(path: str) -> str | None:
+        try:
+            resolved = pool.resolve(path)
+        except InvalidStoragePath:
+            return None
+        return resolved[len(prefix) :] if resolved.startswith(prefix) else None
+
+    first = name_of(args.path)
+    if first is None or not pool.is_file(prefix + first):
+        return LocatedImage()
+    try:
+        chain = qcow2.probed_chain(prefix + first)
+    except VolplaneError:
+        return LocatedImage()  # unreadable, or its backing chain is broken
+    return LocatedImage(names=[first, *(name_of(image.path) for image in chain[1:])])
 
 
 def _existing(ctx: Context, path: str) -> str:
@@ -393,6 +418,7 @@ COMMANDS: dict[str, Command] = {
         Command("image.convert", ConvertArgs, image_convert),
         Command("image.map", PathArgs, image_map),
         Command("image.chain", PathArgs, image_chain),
+        Command("image.locate", LocateArgs, image_locate),
         Command("image.rename", RenameArgs, image_rename),
         Command("image.pull", PullArgs, image_pull),
         Command("backup.create", BackupCreateArgs, backup_create),
