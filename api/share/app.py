@@ -3,6 +3,7 @@ in the dialect's envelope (``api/share/envelope.py``) instead of ZStack's."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from starlette.applications import Starlette
@@ -34,7 +35,11 @@ def share_mounts(routes: Iterable[BaseRoute], state: State) -> list[Mount]:
                 )
         app = Starlette(routes=inner, exception_handlers=EXCEPTION_HANDLERS)
         app.state = state
-        mounts.append(Mount(prefix, app=app))
+        mount = Mount(prefix, app=app)
+        # Starlette's ``.*`` stops at a newline: a path holding one (%0A) would fall out
+        # of the mount and be answered in the ZStack dialect's shape.
+        mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+        mounts.append(mount)
     placed = sum(len(mount.routes) for mount in mounts)
     assert placed == len(routes), "a share-storage route outside PREFIXES"
     return mounts
