@@ -77,14 +77,14 @@ delete_storage = delete_endpoint("DeleteBackupStorage", name="delete_storage")
 attach = attachment_endpoint(
     "AttachBackupStorageToZone",
     name="attach",
-    resource=("storage", "backupStorageUuid"),
-    target=("zone", "zoneUuid"),
+    resource=("backupStorageUuid", "backupStorageUuid"),
+    target=("zoneUuid", "zoneUuid"),
 )
 detach = attachment_endpoint(
     "DetachBackupStorageFromZone",
     name="detach",
-    resource=("storage", "backupStorageUuid"),
-    target=("zone", "zoneUuid"),
+    resource=("backupStorageUuid", "backupStorageUuid"),
+    target=("zoneUuid", "zoneUuid"),
 )
 
 
@@ -95,8 +95,8 @@ ROUTES = [
     Route("/v1/backup-storage/{uuid}", list_backup_storage, methods=["GET"]),
     Route("/v1/backup-storage/{uuid}", delete_storage, methods=["DELETE"]),
     Route("/v1/backup-storage/{uuid}/actions", storage_actions, methods=["PUT"]),
-    Route("/v1/zones/{zone}/backup-storage/{storage}", attach, methods=["POST"]),
-    Route("/v1/zones/{zone}/backup-storage/{storage}", detach, methods=["DELETE"]),
+    Route("/v1/zones/{zoneUuid}/backup-storage/{backupStorageUuid}", attach, methods=["POST"]),
+    Route("/v1/zones/{zoneUuid}/backup-storage/{backupStorageUuid}", detach, methods=["DELETE"]),
 ]
 
 QUERYABLE = [

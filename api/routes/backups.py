@@ -17,7 +17,7 @@ from schemas.infra import BackupStorage
 from schemas.storage import Volume, VolumeSnapshot
 
 create_backup = create_endpoint(
-    "CreateVolumeBackup", name="create_backup", from_path={"uuid": "volumeUuid"}
+    "CreateVolumeBackup", name="create_backup", from_path={"volumeUuid": "volumeUuid"}
 )
 
 
@@ -36,7 +36,7 @@ restore_backup = create_endpoint(
 
 
 ROUTES = [
-    Route("/v1/volumes/{uuid}/volume-backups", create_backup, methods=["POST"]),
+    Route("/v1/volumes/{volumeUuid}/volume-backups", create_backup, methods=["POST"]),
     Route("/v1/volumes/data/from/volume-backups/{backupUuid}", restore_backup, methods=["POST"]),
     Route("/v1/volume-backups", list_backups, methods=["GET"]),
     Route("/v1/volume-backups/{uuid}", list_backups, methods=["GET"]),

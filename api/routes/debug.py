@@ -18,7 +18,7 @@ from schemas.tables import new_uuid
 async def debug_sleep(request: Request) -> Response:
     caller = await authenticate(request)
     body = await read_json(request)
-    params = create_params(body)
+    params = create_params(body, path=request.path_params)
     key = params.pop("syncOn", None) or new_uuid()
     return await submit(request, caller, "DebugSleep", params, resource_uuid=key, raw_body=body)
 

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from api.auth import authenticate
 from api.body import create_params, read_json, resource_uuid_of
 from api.handlers import actions_endpoint, attachment_endpoint, delete_endpoint
-from api.listing import QUERY_KEYS
+from api.listing import query_pairs
 from api.query import (
     QueryableResource,
     QueryRelation,
@@ -33,7 +33,7 @@ from schemas.infra_requests import POOL_TYPES
 from schemas.storage import Volume
 from schemas.tables import Zone
 from volplane.capacity import PoolCapacity, summed
-from volplane.errors import InvalidQuery, ResourceNotFound, RouteNotFound
+from volplane.errors import ResourceNotFound, RouteNotFound
 from volplane.runtime import Runtime
 from volplane.store.infra import pool_type_support, pools_for_capacity, visible_to_tenant
 from workers.operations.primary_storage import ALLOCATOR_STRATEGIES
@@ -52,7 +52,7 @@ async def add_primary_storage(request: Request) -> Response:
         raise RouteNotFound(f"POST {request.url.path}: pool types are {', '.join(POOL_TYPES)}")
     caller = await authenticate(request)
     body = await read_json(request)
-    params = {**create_params(body), "type": kind}
+    params = {**create_params(body, path={}), "type": kind}
     resource_uuid = resource_uuid_of(params)
     return await submit(
         request, caller, "AddPrimaryStorage", params, resource_uuid=resource_uuid, raw_body=body
@@ -63,10 +63,7 @@ async def list_primary_storage(request: Request) -> Response:
     """``list_collection`` plus the availTenants rule for tenants."""
     runtime: Runtime = request.app.state.runtime
     caller = await authenticate(request)
-    pairs = request.query_params.multi_items()
-    unknown = sorted({key for key, _ in pairs} - QUERY_KEYS)
-    if unknown:
-        raise InvalidQuery(f"unknown query parameters {unknown}; allowed: {sorted(QUERY_KEYS)}")
+    pairs = query_pairs(request)
     uuid = request.path_params.get("uuid")
     if uuid is not None:
         pairs = [*pairs, ("q", f"uuid={uuid}")]
@@ -148,7 +145,12 @@ async def strategies(request: Request) -> Response:
     return JSONResponse({"primaryStorageAllocatorStrategies": ALLOCATOR_STRATEGIES})
 
 
-pool_actions = actions_endpoint(_ACTIONS, name="pool_actions")
+# ZStack's SyncPrimaryStorageCapacity names the path's uuid primaryStorageUuid.
+pool_actions = actions_endpoint(
+    _ACTIONS,
+    name="pool_actions",
+    path_fields={"syncPrimaryStorageCapacity": {"uuid": "primaryStorageUuid"}},
+)
 
 
 delete_pool = delete_endpoint("DeletePrimaryStorage", name="delete_pool")
@@ -157,14 +159,14 @@ delete_pool = delete_endpoint("DeletePrimaryStorage", name="delete_pool")
 attach = attachment_endpoint(
     "AttachPrimaryStorageToCluster",
     name="attach",
-    resource=("pool", "primaryStorageUuid"),
-    target=("cluster", "clusterUuid"),
+    resource=("primaryStorageUuid", "primaryStorageUuid"),
+    target=("clusterUuid", "clusterUuid"),
 )
 detach = attachment_endpoint(
     "DetachPrimaryStorageFromCluster",
     name="detach",
-    resource=("pool", "primaryStorageUuid"),
-    target=("cluster", "clusterUuid"),
+    resource=("primaryStorageUuid", "primaryStorageUuid"),
+    target=("clusterUuid", "clusterUuid"),
 )
 
 
@@ -177,8 +179,14 @@ ROUTES = [
     Route("/v1/primary-storage/{kind}", add_primary_storage, methods=["POST"]),
     Route("/v1/primary-storage/{uuid}", delete_pool, methods=["DELETE"]),
     Route("/v1/primary-storage/{uuid}/actions", pool_actions, methods=["PUT"]),
-    Route("/v1/clusters/{cluster}/primary-storage/{pool}", attach, methods=["POST"]),
-    Route("/v1/clusters/{cluster}/primary-storage/{pool}", detach, methods=["DELETE"]),
+    Route(
+        "/v1/clusters/{clusterUuid}/primary-storage/{primaryStorageUuid}", attach, methods=["POST"]
+    ),
+    Route(
+        "/v1/clusters/{clusterUuid}/primary-storage/{primaryStorageUuid}",
+        detach,
+        methods=["DELETE"],
+    ),
 ]
 
 QUERYABLE = [

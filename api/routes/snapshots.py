@@ -15,8 +15,8 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import action_params, read_json
-from api.handlers import create_endpoint
-from api.listing import QUERY_KEYS, list_collection
+from api.handlers import create_endpoint, known_query
+from api.listing import list_collection, query_pairs
 from api.query import (
     QueryableResource,
     QueryRelation,
@@ -29,7 +29,7 @@ from api.routes.volumes import snapshot_volume_uuid
 from api.submit import submit
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import snapshot_inventory
-from volplane.errors import InvalidQuery, ResourceNotFound
+from volplane.errors import ResourceNotFound
 from volplane.runtime import Runtime
 from volplane.snapshot_tree import SnapshotNode, VolumeTree, tree_view
 
@@ -40,7 +40,7 @@ _ACTIONS = {
 
 
 create_snapshot = create_endpoint(
-    "CreateVolumeSnapshot", name="create_snapshot", from_path={"uuid": "volumeUuid"}
+    "CreateVolumeSnapshot", name="create_snapshot", from_path={"volumeUuid": "volumeUuid"}
 )
 
 
@@ -63,12 +63,13 @@ async def _submit_on_snapshot(
 
 async def snapshot_actions(request: Request) -> Response:
     body = await read_json(request)
-    action, params = action_params(body, set(_ACTIONS))
+    action, params = action_params(body, set(_ACTIONS), path=request.path_params)
     return await _submit_on_snapshot(request, _ACTIONS[action], params, body)
 
 
 async def delete_snapshot(request: Request) -> Response:
-    query = dict(request.query_params)
+    query = known_query(request, "DeleteVolumeSnapshot")
+    query.pop("volumeUuid", None)  # found from the snapshot, never the client's to say
     return await _submit_on_snapshot(request, "DeleteVolumeSnapshot", query, query)
 
 
@@ -77,10 +78,7 @@ async def list_trees(request: Request) -> Response:
     volume that has snapshots, with its tree (see ``volplane.snapshot_tree.tree_view``)."""
     runtime: Runtime = request.app.state.runtime
     caller = await authenticate(request)
-    pairs = request.query_params.multi_items()
-    unknown = sorted({key for key, _ in pairs} - QUERY_KEYS)
-    if unknown:
-        raise InvalidQuery(f"unknown query parameters {unknown}; allowed: {sorted(QUERY_KEYS)}")
+    pairs = query_pairs(request)
     uuid = request.path_params.get("uuid")
     if uuid is not None:
         pairs = [*pairs, ("q", f"uuid={uuid}")]
@@ -122,7 +120,7 @@ def _tree_inventory(volume: Volume, snapshots: list[VolumeSnapshot]) -> dict[str
 
 
 ROUTES = [
-    Route("/v1/volumes/{uuid}/volume-snapshots", create_snapshot, methods=["POST"]),
+    Route("/v1/volumes/{volumeUuid}/volume-snapshots", create_snapshot, methods=["POST"]),
     Route("/v1/volume-snapshots/trees", list_trees, methods=["GET"]),
     Route("/v1/volume-snapshots/trees/{uuid}", list_trees, methods=["GET"]),
     Route("/v1/volume-snapshots", list_snapshots, methods=["GET"]),

@@ -55,9 +55,9 @@ create_data_volume = create_endpoint("CreateDataVolume", name="create_data_volum
 async def create_from_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     body = await read_json(request)
-    snapshot_uuid = request.path_params["snapshotUuid"]
+    snapshot_uuid = request.path_params["volumeSnapshotUuid"]
     params: dict[str, Any] = {
-        **create_params(body),
+        **create_params(body, path=request.path_params),
         "snapshotUuid": snapshot_uuid,
         "sourceVolumeUuid": await snapshot_volume_uuid(request, caller, snapshot_uuid),
     }
@@ -85,7 +85,7 @@ async def resize_action(request: Request) -> Response:
     """ZStack's ``PUT /v1/volumes/data/resize/{uuid}/actions {"resizeDataVolume": ...}``."""
     caller = await authenticate(request)
     body = await read_json(request)
-    _, params = action_params(body, {"resizeDataVolume"})
+    _, params = action_params(body, {"resizeDataVolume"}, path=request.path_params)
     uuid = request.path_params["uuid"]
     return await submit(
         request,
@@ -103,7 +103,7 @@ delete_volume = delete_endpoint("DeleteVolume", name="delete_volume")
 ROUTES = [
     Route("/v1/volumes/data", create_data_volume, methods=["POST"]),
     Route(
-        "/v1/volumes/data/from/volume-snapshots/{snapshotUuid}",
+        "/v1/volumes/data/from/volume-snapshots/{volumeSnapshotUuid}",
         create_from_snapshot,
         methods=["POST"],
     ),

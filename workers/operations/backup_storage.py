@@ -23,7 +23,7 @@ from volplane.errors import (
 )
 from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
-from workers.operations.common import get_or_404
+from workers.operations.common import absent_is_deleted, get_or_404
 from workers.operations.hosts import CONNECTED, agent_of, require_usable_host
 
 IMAGE_STORE = "ImageStoreBackupStorage"
@@ -205,7 +205,7 @@ OPERATIONS: list[Operation[Any]] = [
         "DeleteBackupStorage",
         DeleteResource,
         "BackupStorage",
-        delete_backup_storage,
+        absent_is_deleted(BackupStorage, delete_backup_storage),
         admin_only=True,
     ),
 ]

@@ -47,6 +47,7 @@ from volplane.errors import (
 )
 from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
+from workers.operations.common import absent_is_deleted
 from workers.operations.hosts import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import refresh_allocated
 from workers.operations.volumes import (
@@ -386,7 +387,12 @@ OPERATIONS: list[Operation[Any]] = [
         create_backup,
         sync_key=_on_volume,
     ),
-    Operation("DeleteVolumeBackup", rq.DeleteVolumeBackup, "VolumeBackup", delete_backup),
+    Operation(
+        "DeleteVolumeBackup",
+        rq.DeleteVolumeBackup,
+        "VolumeBackup",
+        absent_is_deleted(VolumeBackup, delete_backup),
+    ),
     Operation(
         "CreateDataVolumeFromVolumeBackup",
         rq.CreateDataVolumeFromBackup,

@@ -14,7 +14,7 @@ from schemas.tables import Zone, utcnow
 from volplane.errors import DuplicateResource, ResourceInUse
 from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
-from workers.operations.common import get_or_404
+from workers.operations.common import absent_is_deleted, get_or_404
 
 
 def create_cluster(ctx: JobContext, req: rq.CreateCluster) -> dict[str, Any]:
@@ -79,5 +79,11 @@ OPERATIONS: list[Operation[Any]] = [
         change_cluster_state,
         admin_only=True,
     ),
-    Operation("DeleteCluster", DeleteResource, "Cluster", delete_cluster, admin_only=True),
+    Operation(
+        "DeleteCluster",
+        DeleteResource,
+        "Cluster",
+        absent_is_deleted(Cluster, delete_cluster),
+        admin_only=True,
+    ),
 ]

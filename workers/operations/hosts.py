@@ -29,7 +29,7 @@ from volplane.errors import (
 )
 from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
-from workers.operations.common import get_or_404
+from workers.operations.common import absent_is_deleted, get_or_404
 
 log = logging.getLogger("volplane.hosts")
 
@@ -195,5 +195,7 @@ OPERATIONS: list[Operation[Any]] = [
     Operation("ReconnectHost", rq.ReconnectHost, "Host", reconnect_host, admin_only=True),
     Operation("ChangeHostState", rq.ChangeHostState, "Host", change_host_state, admin_only=True),
     Operation("UpdateHost", rq.UpdateHost, "Host", update_host, admin_only=True),
-    Operation("DeleteHost", DeleteResource, "Host", delete_host, admin_only=True),
+    Operation(
+        "DeleteHost", DeleteResource, "Host", absent_is_deleted(Host, delete_host), admin_only=True
+    ),
 ]

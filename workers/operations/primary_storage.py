@@ -39,7 +39,7 @@ from volplane.errors import (
 from volplane.operations import JobContext, Operation
 from volplane.store.infra import pool_type_support
 from volplane.store.tags import add_tags, delete_tags
-from workers.operations.common import get_or_404
+from workers.operations.common import absent_is_deleted, get_or_404
 from workers.operations.hosts import CONNECTED, agent_of, require_usable_host
 
 STATE_OF_EVENT = {"enable": "Enabled", "disable": "Disabled", "maintain": "Maintenance"}
@@ -518,7 +518,7 @@ OPERATIONS: list[Operation[Any]] = [
         "DeletePrimaryStorage",
         DeleteResource,
         "PrimaryStorage",
-        delete_primary_storage,
+        absent_is_deleted(PrimaryStorage, delete_primary_storage),
         admin_only=True,
     ),
 ]

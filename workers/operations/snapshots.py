@@ -26,6 +26,7 @@ from volplane.errors import (
 from volplane.operations import JobContext, Operation
 from volplane.snapshot_tree import Overlay, Rename, plan_create, plan_delete, plan_revert
 from volplane.store.tags import add_tags, delete_tags
+from workers.operations.common import absent_is_deleted
 from workers.operations.volumes import (
     agent_for_pool,
     check_allocate,
@@ -197,7 +198,7 @@ OPERATIONS: list[Operation[Any]] = [
         "DeleteVolumeSnapshot",
         rq.DeleteVolumeSnapshot,
         "VolumeSnapshot",
-        delete_snapshot,
+        absent_is_deleted(VolumeSnapshot, delete_snapshot),
         sync_key=_by_volume,
     ),
     Operation(

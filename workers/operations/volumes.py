@@ -48,6 +48,7 @@ from volplane.snapshot_tree import (
     step_name,
 )
 from volplane.store.tags import add_tags, delete_tags
+from workers.operations.common import absent_is_deleted
 from workers.operations.hosts import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import (
     capacity_of,
@@ -394,7 +395,7 @@ def flatten_volume(ctx: JobContext, req: rq.VolumeRef) -> dict[str, Any]:
 
 OPERATIONS: list[Operation[Any]] = [
     Operation("CreateDataVolume", rq.CreateDataVolume, "Volume", create_data_volume),
-    Operation("DeleteVolume", rq.DeleteVolume, "Volume", delete_volume),
+    Operation("DeleteVolume", rq.DeleteVolume, "Volume", absent_is_deleted(Volume, delete_volume)),
     Operation("ResizeDataVolume", rq.ResizeDataVolume, "Volume", resize_data_volume),
     Operation("SyncVolumeSize", rq.VolumeRef, "Volume", sync_volume_size),
     Operation("UpdateVolume", rq.UpdateVolume, "Volume", update_volume),

@@ -10,7 +10,7 @@ from schemas.tables import Zone, utcnow
 from volplane.errors import DuplicateResource
 from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
-from workers.operations.common import get_or_404
+from workers.operations.common import absent_is_deleted, get_or_404
 
 
 def create_zone(ctx: JobContext, req: rq.CreateZone) -> dict[str, Any]:
@@ -55,5 +55,11 @@ OPERATIONS: list[Operation[Any]] = [
     Operation("CreateZone", rq.CreateZone, "Zone", create_zone, admin_only=True),
     Operation("UpdateZone", rq.UpdateZone, "Zone", update_zone, admin_only=True),
     Operation("ChangeZoneState", rq.ChangeZoneState, "Zone", change_zone_state, admin_only=True),
-    Operation("DeleteZone", rq.DeleteResource, "Zone", delete_zone, admin_only=True),
+    Operation(
+        "DeleteZone",
+        rq.DeleteResource,
+        "Zone",
+        absent_is_deleted(Zone, delete_zone),
+        admin_only=True,
+    ),
 ]
