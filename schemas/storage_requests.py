@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from schemas.requests import Description, Name, RequestModel, ResourceRef, Tagged, Uuid
 
 
 class CreateDataVolume(Tagged):
+    """From a disk offering (ZStack 3.x's way), a size, or a backing file. A size of 0
+    means none (ZStack's Java SDK always sends one)."""
+
     name: Name
-    diskSize: int | None = Field(default=None, gt=0)
+    diskOfferingUuid: Uuid | None = None
+    diskSize: int | None = Field(default=None, ge=0)
     primaryStorageUuid: Uuid | None = None
     backingFile: str | None = Field(default=None, min_length=1, max_length=1024)
     description: Description | None = None
@@ -19,10 +23,38 @@ class CreateDataVolume(Tagged):
     snapshotCapacity: int | None = Field(default=None, ge=0)
     resourceUuid: Uuid | None = None
 
+    @model_validator(mode="after")
+    def _has_a_size(self) -> Self:
+        if not self.diskSize and self.diskOfferingUuid is None and self.backingFile is None:
+            raise ValueError("a data volume needs diskOfferingUuid, diskSize or backingFile")
+        return self
+
+
+class CreateDiskOffering(Tagged):
+    name: Name
+    description: Description | None = None
+    diskSize: int = Field(gt=0)
+    sortKey: int = 0
+    allocationStrategy: str | None = Field(default=None, max_length=255)
+    type: str | None = Field(default=None, max_length=64)
+    resourceUuid: Uuid | None = None
+
+
+class UpdateDiskOffering(ResourceRef):
+    name: Name | None = None
+    description: Description | None = None
+
+
+class ChangeDiskOfferingState(ResourceRef):
+    stateEvent: Literal["enable", "disable"]
+
 
 class DeleteVolume(ResourceRef):
     force: bool = False
     deleteMode: Literal["Permissive", "Enforcing"] = "Permissive"
+    # Set by dialects whose delete is always one kind (share-storage: Direct); absent,
+    # ZStack's global config volume.deletionPolicy decides.
+    deletionPolicy: Literal["Direct", "Delay", "Never"] | None = None
 
 
 class ResizeDataVolume(ResourceRef):

@@ -10,6 +10,7 @@ from volplane.runtime import DELIVER_WEBHOOK, FAN_OUT, RUN_JOB, SWEEP, Runtime
 from volplane.settings import Settings
 
 HEARTBEAT = "volplane.heartbeat"
+EXPUNGE_VOLUMES = "volplane.expunge_volumes"
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -47,6 +48,11 @@ def make_celery(settings: Settings) -> Celery:
                 # A beat missed while workers were busy is dropped, not run late.
                 "options": {"expires": settings.heartbeat_interval_seconds},
             },
+            "expunge-volumes": {
+                "task": EXPUNGE_VOLUMES,
+                "schedule": settings.volume_expunge_interval_seconds,
+                "options": {"expires": settings.volume_expunge_interval_seconds},
+            },
         },
         timezone="UTC",
     )
@@ -77,6 +83,12 @@ def make_celery(settings: Settings) -> Celery:
         from workers.sweeper import sweep
 
         return vars(sweep(runtime))
+
+    @app.task(name=EXPUNGE_VOLUMES)
+    def expunge_volumes_task() -> int:
+        from workers.expunger import expunge_due
+
+        return expunge_due(runtime)
 
     @app.task(name=HEARTBEAT)
     def heartbeat_task() -> dict[str, Any]:

@@ -19,6 +19,7 @@ from api.query import QueryableResource, QueryRelation
 from api.resources import D, I, S, fields
 from schemas.infra import BackupStorage, Host
 from schemas.infra_inventories import backup_storage_inventory
+from schemas.zstack_wire import BACKUP_STORAGE_TYPE_NAMES
 from volplane.runtime import Runtime
 from volplane.store.infra import backup_storage_for_capacity
 
@@ -68,6 +69,12 @@ async def capacities(request: Request) -> Response:
     return JSONResponse({**await run_in_threadpool(run), "success": True})
 
 
+async def types(request: Request) -> Response:
+    """ZStack's GetBackupStorageTypes (``types=backupStorageTypes``)."""
+    await authenticate(request)
+    return JSONResponse({"types": sorted(set(BACKUP_STORAGE_TYPE_NAMES.values()))})
+
+
 storage_actions = actions_endpoint(_ACTIONS, name="storage_actions")
 
 
@@ -91,6 +98,7 @@ detach = attachment_endpoint(
 ROUTES = [
     Route("/v1/backup-storage", list_backup_storage, methods=["GET"]),
     Route("/v1/backup-storage/capacities", capacities, methods=["GET"]),
+    Route("/v1/backup-storage/types", types, methods=["GET"]),
     Route("/v1/backup-storage/image-store", add_image_store, methods=["POST"]),
     Route("/v1/backup-storage/{uuid}", list_backup_storage, methods=["GET"]),
     Route("/v1/backup-storage/{uuid}", delete_storage, methods=["DELETE"]),
@@ -108,7 +116,8 @@ QUERYABLE = [
                 ("uuid", BackupStorage.uuid, S),
                 ("name", BackupStorage.name, S),
                 ("description", BackupStorage.description, S),
-                ("type", BackupStorage.type, S),
+                ("type", BackupStorage.type, S, BACKUP_STORAGE_TYPE_NAMES),
+                ("storageType", BackupStorage.type, S),
                 ("url", BackupStorage.url, S),
                 ("hostUuid", BackupStorage.host_uuid, S),
                 ("state", BackupStorage.state, S),

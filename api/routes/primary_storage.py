@@ -32,6 +32,7 @@ from schemas.infra_inventories import primary_storage_inventory
 from schemas.infra_requests import POOL_TYPES
 from schemas.storage import Volume
 from schemas.tables import Zone
+from schemas.zstack_wire import POOL_TYPE_NAMES, shown
 from volplane.capacity import PoolCapacity, summed
 from volplane.errors import ResourceNotFound, RouteNotFound
 from volplane.runtime import Runtime
@@ -137,12 +138,19 @@ async def types(request: Request) -> Response:
             return pool_type_support(session)
 
     supported, unsupported = await run_in_threadpool(run)
-    return JSONResponse({"primaryStorageTypes": supported, "unsupported": unsupported})
+    # ZStack's reply (types=primaryStorageTypes) in ZStack's type names; volplane adds
+    # why the others cannot run here.
+    return JSONResponse(
+        {
+            "types": [shown(POOL_TYPE_NAMES, kind) for kind in supported],
+            "unsupported": {shown(POOL_TYPE_NAMES, k): why for k, why in unsupported.items()},
+        }
+    )
 
 
 async def strategies(request: Request) -> Response:
     await authenticate(request)
-    return JSONResponse({"primaryStorageAllocatorStrategies": ALLOCATOR_STRATEGIES})
+    return JSONResponse({"strategies": ALLOCATOR_STRATEGIES})
 
 
 # ZStack's SyncPrimaryStorageCapacity names the path's uuid primaryStorageUuid.
@@ -200,7 +208,8 @@ QUERYABLE = [
                 ("description", PrimaryStorage.description, S),
                 ("zoneUuid", PrimaryStorage.zone_uuid, S),
                 ("hostUuid", PrimaryStorage.host_uuid, S),
-                ("type", PrimaryStorage.type, S),
+                ("type", PrimaryStorage.type, S, POOL_TYPE_NAMES),
+                ("poolType", PrimaryStorage.type, S),
                 ("url", PrimaryStorage.url, S),
                 ("mountPath", PrimaryStorage.mount_path, S),
                 ("state", PrimaryStorage.state, S),

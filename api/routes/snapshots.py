@@ -24,9 +24,10 @@ from api.query import (
     parse_query,
     run_query,
 )
-from api.resources import D, I, S, fields, query_registry
+from api.resources import B, D, I, S, fields, query_registry
 from api.routes.volumes import snapshot_volume_uuid
 from api.submit import submit
+from schemas.inventories import iso
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import snapshot_inventory
 from volplane.errors import ResourceNotFound
@@ -110,12 +111,18 @@ def _tree_inventory(volume: Volume, snapshots: list[VolumeSnapshot]) -> dict[str
         base_path=volume.base_path,
         snapshots=[SnapshotNode(s.uuid, s.parent_uuid, s.install_path) for s in snapshots],
     )
+    roots = tree_view(tree, {s.uuid: snapshot_inventory(s) for s in snapshots})
+    # ZStack's VolumeSnapshotTreeInventory: ``tree`` is the root leaf. A volume here
+    # has one tree, rooted in its first snapshot.
     return {
         "uuid": volume.uuid,
         "volumeUuid": volume.uuid,
         "current": True,
+        "status": "Completed",
+        "tree": roots[0] if roots else None,
         "currentSnapshotUuid": volume.current_snapshot_uuid,
-        "tree": tree_view(tree, {s.uuid: snapshot_inventory(s) for s in snapshots}),
+        "createDate": iso(volume.create_date),
+        "lastOpDate": iso(volume.last_op_date),
     }
 
 
@@ -139,6 +146,8 @@ QUERYABLE = [
                 ("name", VolumeSnapshot.name, S),
                 ("description", VolumeSnapshot.description, S),
                 ("volumeUuid", VolumeSnapshot.volume_uuid, S),
+                ("treeUuid", VolumeSnapshot.volume_uuid, S),
+                ("latest", VolumeSnapshot.latest, B),  # type: ignore[attr-defined]
                 ("accountUuid", VolumeSnapshot.account_uuid, S),
                 ("primaryStorageUuid", VolumeSnapshot.primary_storage_uuid, S),
                 ("parentUuid", VolumeSnapshot.parent_uuid, S),

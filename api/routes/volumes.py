@@ -17,8 +17,9 @@ from api.query import QueryableResource, QueryRelation
 from api.resources import D, F, I, S, fields
 from api.submit import submit
 from schemas.infra import PrimaryStorage
-from schemas.storage import Volume, VolumeSnapshot
+from schemas.storage import DiskOffering, Volume, VolumeSnapshot
 from schemas.storage_inventories import volume_inventory
+from schemas.zstack_wire import VOLUME_TYPE_NAMES
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 
@@ -28,6 +29,8 @@ _ACTIONS = {
     "syncVolumeSize": "SyncVolumeSize",
     "flattenVolume": "FlattenVolume",
     "changeVolumeState": "ChangeVolumeState",
+    "recoverDataVolume": "RecoverDataVolume",
+    "expungeDataVolume": "ExpungeDataVolume",
     "unmanageVolume": "UnmanageVolume",  # workers/operations/manage.py
 }
 
@@ -123,7 +126,9 @@ QUERYABLE = [
                 ("uuid", Volume.uuid, S),
                 ("name", Volume.name, S),
                 ("description", Volume.description, S),
-                ("type", Volume.type, S),
+                ("type", Volume.type, S, VOLUME_TYPE_NAMES),
+                ("kind", Volume.type, S),
+                ("diskOfferingUuid", Volume.disk_offering_uuid, S),
                 ("format", Volume.format, S),
                 ("primaryStorageUuid", Volume.primary_storage_uuid, S),
                 ("hostUuid", Volume.host_uuid, S),
@@ -149,6 +154,9 @@ QUERYABLE = [
                 ),
                 "snapshots": QueryRelation(
                     "snapshots", "volumeSnapshot", Volume.uuid, VolumeSnapshot.volume_uuid
+                ),
+                "diskOffering": QueryRelation(
+                    "diskOffering", "diskOffering", Volume.disk_offering_uuid, DiskOffering.uuid
                 ),
                 "parentSnapshot": QueryRelation(
                     "parentSnapshot",

@@ -3,7 +3,10 @@ sends it (``tests/zstack_sdk.py``) and each reply read the way it reads it."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +178,271 @@ def test_a_uuid1_job_uuid_is_accepted(sdk: ZStackSdk) -> None:
     assert reply.ok()["inventory"]["uuid"]
     assert reply.requests[0].headers["X-Job-UUID"] == job
     assert str(reply.requests[1].url).endswith(job)
+
+
+# --- replies and inventories as ZStack's -------------------------------------------
+
+
+def test_reply_keys_and_type_names_are_zstacks(sdk: ZStackSdk, infra: Infra) -> None:
+    types = sdk.call("GET", "/primary-storage/types").ok()
+    assert "LocalStorage" in types["types"]
+    strategies = sdk.call("GET", "/primary-storage/allocators/strategies").ok()
+    assert strategies["strategies"]
+    assert sdk.call("GET", "/backup-storage/types").ok()["types"] == ["ImageStoreBackupStorage"]
+    capacity = sdk.call(
+        "GET", "/primary-storage/capacities", None, {"primaryStorageUuids": infra.pool["uuid"]}
+    ).ok()
+    assert {"totalCapacity", "availableCapacity", "totalPhysicalCapacity"} <= set(capacity)
+    local = sdk.query("/primary-storage", ["type=LocalStorage", f"uuid={infra.pool['uuid']}"])
+    pool = local.ok()["inventories"][0]
+    assert pool["type"] == "LocalStorage" and pool["poolType"] == "local-storage"
+    assert set(pool) >= {
+        "uuid", "zoneUuid", "name", "url", "totalCapacity", "availableCapacity",
+        "totalPhysicalCapacity", "availablePhysicalCapacity", "systemUsedCapacity",
+        "type", "state", "status", "mountPath", "createDate", "lastOpDate",
+        "attachedClusterUuids",
+    }  # fmt: skip
+    assert sdk.query("/primary-storage", ["type=NFS", f"uuid={pool['uuid']}"]).ok() == {
+        "inventories": []
+    }
+    assert sdk.query("/primary-storage", ["type?=NFS,LocalStorage", f"uuid={pool['uuid']}"]).ok()[
+        "inventories"
+    ]
+    zone = sdk.query("/zones", [f"uuid={infra.zone['uuid']}"]).ok()["inventories"][0]
+    assert zone["isDefault"] is False
+    cluster = sdk.query("/clusters", [f"uuid={infra.cluster['uuid']}"]).ok()["inventories"][0]
+    assert "architecture" in cluster
+
+
+VOLUME_FIELDS = {
+    "uuid", "name", "description", "primaryStorageUuid", "vmInstanceUuid",
+    "diskOfferingUuid", "rootImageUuid", "installPath", "type", "format", "size",
+    "actualSize", "deviceId", "state", "status", "createDate", "lastOpDate",
+    "isShareable", "volumeQos", "lastDetachDate", "lastVmInstanceUuid", "lastAttachDate",
+}  # fmt: skip
+SNAPSHOT_FIELDS = {
+    "uuid", "name", "description", "type", "volumeUuid", "treeUuid", "parentUuid",
+    "primaryStorageUuid", "primaryStorageInstallPath", "volumeType", "format", "latest",
+    "size", "state", "status", "createDate", "lastOpDate", "backupStorageRefs",
+}  # fmt: skip
+
+
+def test_volume_and_snapshot_inventories_carry_zstacks_fields(sdk: ZStackSdk, infra: Infra) -> None:
+    params = {"name": new_name("v"), "diskSize": 16 * MiB, "primaryStorageUuid": infra.pool["uuid"]}
+    volume = sdk.call("POST", "/volumes/data", "params", params).ok()["inventory"]
+    assert set(volume) >= VOLUME_FIELDS
+    assert volume["type"] == "Data" and volume["kind"] == "block"
+    assert volume["vmInstanceUuid"] is None and volume["isShareable"] is False
+    found = sdk.query("/volumes", ["type=Data", f"uuid={volume['uuid']}"]).ok()["inventories"]
+    assert [v["uuid"] for v in found] == [volume["uuid"]]
+    first = sdk.call(
+        "POST", "/volumes/{volumeUuid}/volume-snapshots", "params",
+        {"volumeUuid": volume["uuid"], "name": "s1"},
+    ).ok()["inventory"]  # fmt: skip
+    second = sdk.call(
+        "POST", "/volumes/{volumeUuid}/volume-snapshots", "params",
+        {"volumeUuid": volume["uuid"], "name": "s2"},
+    ).ok()["inventory"]  # fmt: skip
+    assert set(second) >= SNAPSHOT_FIELDS
+    assert second["treeUuid"] == volume["uuid"] and second["volumeType"] == "Data"
+    assert second["backupStorageRefs"] == []
+    listed = sdk.query("/volume-snapshots", [f"volumeUuid={volume['uuid']}"]).ok()
+    latest = {s["name"]: s["latest"] for s in listed["inventories"]}
+    assert latest == {"s1": False, "s2": True}
+    only = sdk.query("/volume-snapshots", ["latest=true", f"treeUuid={volume['uuid']}"]).ok()
+    assert [s["uuid"] for s in only["inventories"]] == [second["uuid"]]
+    trees = sdk.query("/volume-snapshots/trees", [f"volumeUuid={volume['uuid']}"]).ok()
+    tree = trees["inventories"][0]
+    assert tree["current"] is True and tree["status"] == "Completed"
+    assert tree["tree"]["inventory"]["uuid"] == first["uuid"]
+    assert tree["tree"]["children"][0]["inventory"]["uuid"] == second["uuid"]
+
+
+# --- disk offerings ----------------------------------------------------------------
+
+
+def test_disk_offerings_and_volumes_made_from_them(sdk: ZStackSdk, infra: Infra) -> None:
+    offering = sdk.call(
+        "POST", "/disk-offerings", "params",
+        {"name": new_name("do"), "diskSize": 24 * MiB, "sortKey": 1},
+    ).ok()["inventory"]  # fmt: skip
+    assert offering["diskSize"] == 24 * MiB and offering["state"] == "Enabled"
+    assert offering["type"] == "DefaultDiskOfferingType"
+    uuid_ = offering["uuid"]
+    renamed = sdk.call(
+        "PUT", "/disk-offerings/{uuid}/actions", "updateDiskOffering",
+        {"uuid": uuid_, "name": "renamed", "description": "d"},
+    ).ok()["inventory"]  # fmt: skip
+    assert renamed["name"] == "renamed" and renamed["description"] == "d"
+    # ZStack 3.x's CreateDataVolume: an offering, no size.
+    params = {"name": new_name("v"), "diskOfferingUuid": uuid_}
+    volume = sdk.call(
+        "POST", "/volumes/data", "params", {**params, "primaryStorageUuid": infra.pool["uuid"]}
+    ).ok()["inventory"]
+    assert volume["size"] == 24 * MiB and volume["diskOfferingUuid"] == uuid_
+    # The Java SDK sends diskSize 0 beside the offering.
+    java = sdk.call(
+        "POST", "/volumes/data", "params",
+        {"name": new_name("v"), "diskOfferingUuid": uuid_, "diskSize": 0},
+    ).ok()["inventory"]  # fmt: skip
+    assert java["size"] == 24 * MiB
+    by_offering = sdk.query("/volumes", ["diskOffering.name=renamed", f"uuid={volume['uuid']}"])
+    assert [v["uuid"] for v in by_offering.ok()["inventories"]] == [volume["uuid"]]
+    assert sdk.call("POST", "/volumes/data", "params", {"name": "no-size"}).status == 400
+    disabled = sdk.call(
+        "PUT", "/disk-offerings/{uuid}/actions", "changeDiskOfferingState",
+        {"uuid": uuid_, "stateEvent": "disable"},
+    ).ok()["inventory"]  # fmt: skip
+    assert disabled["state"] == "Disabled"
+    refused = sdk.call("POST", "/volumes/data", "params", {"name": "x", "diskOfferingUuid": uuid_})
+    assert refused.status == 503 and refused.error["code"] == "VOLPLANE.RESOURCE.1003"
+    assert sdk.query("/disk-offerings", [f"uuid={uuid_}"], count=True).ok() == {"total": 1}
+    assert sdk.call("DELETE", "/disk-offerings/{uuid}", None, {"uuid": uuid_}).ok() == {}
+    assert sdk.query("/disk-offerings", [f"uuid={uuid_}"]).ok()["inventories"] == []
+    kept = sdk.query("/volumes", [f"uuid={volume['uuid']}"]).ok()["inventories"][0]
+    assert kept["diskOfferingUuid"] == uuid_
+
+
+# --- the deletion policy -----------------------------------------------------------
+
+
+def _volume(sdk: ZStackSdk, infra: Infra) -> dict:
+    params = {"name": new_name("v"), "diskSize": 8 * MiB, "primaryStorageUuid": infra.pool["uuid"]}
+    return dict(sdk.call("POST", "/volumes/data", "params", params).ok()["inventory"])
+
+
+def _pool(sdk: ZStackSdk, infra: Infra) -> dict:
+    return dict(
+        sdk.query("/primary-storage", [f"uuid={infra.pool['uuid']}"]).ok()["inventories"][0]
+    )
+
+
+def _set(sdk: ZStackSdk, name: str, value: str) -> dict:
+    reply = sdk.call(
+        "PUT", "/global-configurations/{category}/{name}/actions", "updateGlobalConfig",
+        {"category": "volume", "name": name, "value": value},
+    )  # fmt: skip
+    return dict(reply.ok()["inventory"])
+
+
+@pytest.fixture
+def policy(sdk: ZStackSdk) -> Iterator[Callable[[str, str], dict]]:
+    """Changes volume.* global configs for one test, then puts ZStack's defaults back."""
+    yield lambda name, value: _set(sdk, name, value)
+    _set(sdk, "deletionPolicy", "Delay")
+    _set(sdk, "expungePeriod", "259200")
+
+
+def test_deleted_volumes_are_kept_recoverable_under_zstacks_default_policy(
+    sdk: ZStackSdk, infra: Infra
+) -> None:
+    configs = sdk.query("/global-configurations", ["category=volume"]).ok()["inventories"]
+    by_name = {c["name"]: c for c in configs}
+    assert by_name["deletionPolicy"]["defaultValue"] == "Delay"
+    assert by_name["expungePeriod"]["defaultValue"] == "259200"
+    volume = _volume(sdk, infra)
+    allocated = _pool(sdk, infra)["allocatedCapacity"]
+    assert sdk.call("DELETE", "/volumes/{uuid}", None, {"uuid": volume["uuid"]}).ok() == {}
+    deleted = sdk.query("/volumes", [f"uuid={volume['uuid']}"]).ok()["inventories"][0]
+    assert deleted["status"] == "Deleted"
+    assert _pool(sdk, infra)["allocatedCapacity"] == allocated  # still holds its space
+    assert Path(deleted["installPath"]).exists()
+    refused = sdk.call(
+        "PUT",
+        "/volumes/{uuid}/actions",
+        "resizeDataVolume",
+        {"uuid": volume["uuid"], "size": 9 * MiB},
+    )
+    assert refused.status == 503
+    recovered = sdk.call(
+        "PUT", "/volumes/{uuid}/actions", "recoverDataVolume", {"uuid": volume["uuid"]}
+    )
+    assert recovered.ok()["inventory"]["status"] == "Ready"
+    not_deleted = sdk.call(
+        "PUT", "/volumes/{uuid}/actions", "expungeDataVolume", {"uuid": volume["uuid"]}
+    )
+    assert not_deleted.status == 503
+    sdk.call("DELETE", "/volumes/{uuid}", None, {"uuid": volume["uuid"]}).ok()
+    expunged = sdk.call(
+        "PUT", "/volumes/{uuid}/actions", "expungeDataVolume", {"uuid": volume["uuid"]}
+    )
+    assert expunged.ok() == {}
+    assert sdk.query("/volumes", [f"uuid={volume['uuid']}"]).ok()["inventories"] == []
+    assert not Path(deleted["installPath"]).exists()
+    assert _pool(sdk, infra)["allocatedCapacity"] == allocated - volume["size"]
+
+
+def test_direct_and_never_policies(
+    sdk: ZStackSdk, infra: Infra, policy: Callable[[str, str], dict]
+) -> None:
+    assert policy("deletionPolicy", "Direct")["value"] == "Direct"
+    direct = _volume(sdk, infra)
+    sdk.call("DELETE", "/volumes/{uuid}", None, {"uuid": direct["uuid"]}).ok()
+    assert sdk.query("/volumes", [f"uuid={direct['uuid']}"]).ok()["inventories"] == []
+    assert not Path(direct["installPath"]).exists()
+    policy("deletionPolicy", "Never")
+    never = _volume(sdk, infra)
+    allocated = _pool(sdk, infra)["allocatedCapacity"]
+    sdk.call("DELETE", "/volumes/{uuid}", None, {"uuid": never["uuid"]}).ok()
+    assert sdk.query("/volumes", [f"uuid={never['uuid']}"]).ok()["inventories"] == []
+    assert Path(never["installPath"]).exists()  # left in the pool, adoptable again
+    assert _pool(sdk, infra)["allocatedCapacity"] == allocated - never["size"]
+    bad = sdk.call(
+        "PUT", "/global-configurations/{category}/{name}/actions", "updateGlobalConfig",
+        {"category": "volume", "name": "deletionPolicy", "value": "Sometimes"},
+    )  # fmt: skip
+    assert bad.status == 400
+
+
+def test_deleted_volumes_are_expunged_after_the_expunge_period(
+    sdk: ZStackSdk, infra: Infra, policy: Callable[[str, str], dict]
+) -> None:
+    policy("expungePeriod", "1")
+    volume = _volume(sdk, infra)
+    sdk.call("DELETE", "/volumes/{uuid}", None, {"uuid": volume["uuid"]}).ok()
+    deadline = time.monotonic() + 60
+    while sdk.query("/volumes", [f"uuid={volume['uuid']}"]).ok()["inventories"]:
+        assert time.monotonic() < deadline, "the Deleted volume was never expunged"
+        time.sleep(0.5)
+    assert not Path(volume["installPath"]).exists()
+    jobs = sdk.query("/api-jobs", ["apiName=ExpungeDataVolume", f"resourceUuid={volume['uuid']}"])
+    assert [j["state"] for j in jobs.ok()["inventories"]] == ["Succeeded"]
+
+
+# --- dates compared as they are shown ----------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/zones", "/volumes", "/api-jobs"])
+def test_a_shown_date_finds_its_row_and_pages_without_repeats(
+    sdk: ZStackSdk, infra: Infra, path: str
+) -> None:
+    made = []
+    for _ in range(3):
+        if path == "/volumes":
+            made.append(_volume(sdk, infra) | {"name": None})
+        else:
+            made.append(_zone(sdk))
+    rows = sdk.query(path, ["createDate>=" + made[0]["createDate"]], sort_by="createDate",
+                     sort_direction="asc").ok()["inventories"]  # fmt: skip
+    assert len(rows) >= 3
+    first = rows[0]
+    shown = first["createDate"]
+    assert shown.endswith("Z") and len(shown.split(".")[1]) == 4  # milliseconds
+    same = sdk.query(path, [f"createDate={shown}", f"uuid={first['uuid']}"]).ok()["inventories"]
+    assert [r["uuid"] for r in same] == [first["uuid"]]
+    at_most = sdk.query(path, [f"createDate<={shown}", f"uuid={first['uuid']}"]).ok()
+    assert [r["uuid"] for r in at_most["inventories"]] == [first["uuid"]]
+    after = sdk.query(path, [f"createDate>{shown}", f"uuid={first['uuid']}"]).ok()
+    assert after["inventories"] == []
+    # Keyset paging: each page starts after the last date seen.
+    seen: list[str] = []
+    last = rows[0]["createDate"]
+    seen.append(rows[0]["uuid"])
+    while True:
+        page = sdk.query(path, [f"createDate>{last}"], sort_by="createDate",
+                         sort_direction="asc", limit=1).ok()["inventories"]  # fmt: skip
+        if not page:
+            break
+        seen.append(page[0]["uuid"])
+        last = page[0]["createDate"]
+    assert seen == [r["uuid"] for r in rows]

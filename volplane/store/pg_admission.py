@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
-from schemas.tables import utcnow
+from schemas.tables import to_millisecond, utcnow
 from volplane.errors import DatabaseUnavailable, JobUUIDConflict
 from volplane.jobs import UNFINISHED_STATES
 from volplane.store.jobs import (
@@ -101,7 +101,7 @@ class AsyncJobWriter:
 
     async def submit_many(self, batch: list[NewJob]) -> list[Submission | JobUUIDConflict] | None:
         """Records the batch; None when a uuid collided (nothing was written)."""
-        now = utcnow()
+        now = to_millisecond(utcnow())  # as UTCDateTime stores every other date
         chosen = [new.uuid for new in batch if new.uuid_from_client]
         try:
             conn = await self._connection()
