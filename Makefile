@@ -34,6 +34,7 @@ check: venv
 
 ## Benchmarks (all, or `make bench BENCH="jobs query"`); results go to docs/benchmarks.md.
 bench: venv services
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m bench $(BENCH)
 
 clean:

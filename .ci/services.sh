@@ -10,6 +10,9 @@ command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v losetup >/dev/null 2>&1 || need_apt+=(mount)
 command -v mkfs.ext4 >/dev/null 2>&1 || need_apt+=(e2fsprogs)
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
+# `make bench` measures backups against restic and borg.
+command -v restic >/dev/null 2>&1 || need_apt+=(restic)
+command -v borg >/dev/null 2>&1 || need_apt+=(borgbackup)
 # The operator console's browser test (tests/e2e) drives Debian's headless Chromium.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)

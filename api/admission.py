@@ -13,11 +13,11 @@ import logging
 
 from starlette.concurrency import run_in_threadpool
 
+from api.redis_publisher import AsyncRedisPublisher
 from volplane.errors import JobUUIDConflict
 from volplane.runtime import Runtime
 from volplane.store.jobs import NewJob, Submission
 from volplane.store.pg_admission import AsyncJobWriter
-from workers.redis_publisher import AsyncRedisPublisher
 
 log = logging.getLogger("volplane.api")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -12,6 +14,19 @@ from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 
 _OAUTH = re.compile(r"^OAuth\s+([0-9a-fA-F]{32})\s*$")
+
+EndpointT = TypeVar("EndpointT", bound=Callable[..., object])
+
+
+def public(endpoint: EndpointT) -> EndpointT:
+    """Marks an endpoint that answers without a session (login, the docs, metrics).
+
+    Every other endpoint authenticates before it reads anything of the request, so a
+    caller without a session learns nothing but 401; ``tests/integration/
+    test_auth_first.py`` holds every route of every dialect to it.
+    """
+    endpoint.public = True  # type: ignore[attr-defined]
+    return endpoint
 
 
 def session_uuid_from(header: str | None) -> str:

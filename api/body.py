@@ -10,31 +10,24 @@ a 400, while query parameters a call does not know are ignored, as ZStack ignore
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from starlette.requests import Request
 
+from api.json_body import read_json_value
 from schemas.tables import new_uuid
 from volplane.errors import InvalidJSON, InvalidParameter, UnknownAction
 
 _ENVELOPE_KEYS = {"systemTags", "userTags"}
-MAX_BODY_BYTES = 1 << 20
 
 
 async def read_json(request: Request, *, required: bool = True) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidParameter("the request body is larger than 1 MiB")
-    if not raw.strip():
+    raw, body = await read_json_value(request)
+    if body is None:
         if required:
             raise InvalidJSON("the request body is empty")
         return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidJSON(f"the request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise InvalidJSON("the request body must be a JSON object")
     if b"\\u0000" in raw and _holds_nul(body):

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from api.routing import allow_header
 from volplane.errors import DatabaseUnavailable, MethodNotAllowed, RouteNotFound, VolplaneError
 
 log = logging.getLogger("volplane.api")
@@ -28,7 +29,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         return error_response(
             MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}"),
-            headers=dict(exc.headers or {}),
+            headers={**(exc.headers or {}), "Allow": allow_header(request.scope)},
         )
     if exc.status_code == 404:
         return error_response(RouteNotFound(f"no API at {request.url.path}"))

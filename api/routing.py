@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from starlette.routing import BaseRoute, Mount, Router
+from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
 PREFIX = "/zstack"
@@ -69,3 +69,29 @@ class IndexedRouter(Router):
         scope.setdefault("router", self)  # url_for sees every route
         bucket = self.bucket_for(scope)
         await (super().app if bucket is self else bucket.app)(scope, receive, send)
+
+
+def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> set[str]:
+    """Every method some route accepts at the request's path.
+
+    Starlette answers a 405 with the methods of the first route that matched the path
+    only; a path served by several routes (``GET`` in one, ``DELETE`` in another)
+    accepts the methods of all of them.
+    """
+    methods: set[str] = set()
+    for route in routes:
+        match, child_scope = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            methods |= allowed_methods(route.routes, {**scope, **child_scope})
+        elif isinstance(route, Route):
+            methods |= route.methods or set()
+    return methods
+
+
+def allow_header(scope: Scope) -> str:
+    """The ``Allow`` header of a 405 for this request, over every route of the app."""
+    router = scope["router"]
+    top = {**scope, "root_path": scope.get("app_root_path", scope.get("root_path", ""))}
+    return ", ".join(sorted(allowed_methods(router.routes, top)))

@@ -24,7 +24,7 @@ from volplane.jobs import request_digest, validate_job_uuid
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 from volplane.store.jobs import NewJob
-from workers.webhooks import check_webhook_target, validate_webhook_url
+from volplane.webhook_targets import check_webhook_target, validate_webhook_url
 
 log = logging.getLogger("volplane.api")
 

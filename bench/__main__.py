@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import bench
+from bench.figures import draw, regressions
 from bench.results import Result, render
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -29,6 +30,7 @@ def main(argv: list[str]) -> int:
     kept: dict[str, list[dict[str, object]]] = (
         json.loads(store.read_text()) if store.exists() else {}
     )
+    committed = [Result(**row) for rows in kept.values() for row in rows]  # type: ignore[arg-type]
     for name in wanted:
         module = importlib.import_module(f"bench.{name}")
         print(f"bench: {name} ...", flush=True)
@@ -40,8 +42,14 @@ def main(argv: list[str]) -> int:
         kept[name] = [dataclasses.asdict(r) for r in results]
     store.write_text(json.dumps(kept, indent=1, ensure_ascii=False) + "\n")
     everything = [Result(**row) for name in sorted(kept) for row in kept[name]]  # type: ignore[arg-type]
-    (DOCS / "benchmarks.md").write_text(render(everything, command="make bench"))
-    print("bench: wrote docs/benchmarks.md")
+    worse = regressions(committed, everything)
+    figures = draw(everything, DOCS)
+    (DOCS / "benchmarks.md").write_text(
+        render(everything, command="make bench", regressions=worse, figures=figures)
+    )
+    print("bench: wrote docs/benchmarks.md and " + ", ".join(f"docs/{f.name}" for f in figures))
+    for line in worse:
+        print(f"bench: REGRESSION {line}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -20,9 +21,17 @@ class Result:
     goal: str = ""
     met: bool | None = None
     note: str = ""
+    # Values behind the result, for its figure: e.g. {"10000": 3.1, "100000": 3.2}.
+    series: dict[str, float] | None = None
 
 
-def render(results: list[Result], *, command: str) -> str:
+def render(
+    results: list[Result],
+    *,
+    command: str,
+    regressions: list[str] = (),  # type: ignore[assignment]
+    figures: list[Path] = (),  # type: ignore[assignment]
+) -> str:
     cpu = platform.processor() or platform.machine()
     lines = [
         "# Benchmarks",
@@ -41,6 +50,11 @@ def render(results: list[Result], *, command: str) -> str:
         lines.append(
             f"| {r.name} | {r.value:,.1f} {r.unit} | {baseline} | {ratio} | {r.goal} | {met} |"
         )
+    lines += ["", *(f"![{f.stem}]({f.name})" for f in figures)] if figures else []
+    lines += ["", "## Against the committed results", ""]
+    lines += [f"- **regression** {line}" for line in regressions] or [
+        "No result is more than 10 % worse than the results committed before this run."
+    ]
     notes = [f"- **{r.name}**: {r.note}" for r in results if r.note]
     if notes:
         lines += ["", "## Notes", "", *notes]

@@ -3,6 +3,7 @@ requests, reading answers and job polls, retry pacing, and decoding Server-Sent 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable
@@ -12,6 +13,12 @@ from typing import Any
 import httpx
 
 from client.errors import ApiError, error_for, job_error
+
+
+def sha512_hex(password: str) -> str:
+    """What ZStack logins send instead of the password (the server never sees it plain)."""
+    return hashlib.sha512(password.encode()).hexdigest()
+
 
 # The last event of a finished stream: do not reconnect.
 END_EVENT = "end"

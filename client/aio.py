@@ -30,11 +30,11 @@ from client._core import (
     query_params,
     read_poll,
     retry_delay,
+    sha512_hex,
     to_query,
     wait_step,
 )
 from client.errors import JobWaitTimeout, TransportError
-from volplane.passwords import sha512_hex
 
 Params = list[tuple[str, str]] | dict[str, Any] | None
 

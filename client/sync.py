@@ -34,11 +34,11 @@ from client._core import (
     query_params,
     read_poll,
     retry_delay,
+    sha512_hex,
     to_query,
     wait_step,
 )
 from client.errors import JobWaitTimeout, TransportError
-from volplane.passwords import sha512_hex
 
 
 class Client:

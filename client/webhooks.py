@@ -6,8 +6,9 @@
         verify_delivery(secret, request.headers, request.body)   # raises if forged or stale
         result = json.loads(request.body)
 
-The signing code lives once, in :mod:`workers.webhooks.signing`; this module gives it to
-receivers with the job's own headers decoded.
+The signing code lives once, in :mod:`client.signing`: the server signs with it, and the
+SDK ships it without the server. This module gives it to receivers with the job's own
+headers decoded.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from workers.webhooks.signing import (
+from client.signing import (
     DEFAULT_TOLERANCE_SECONDS,
     WebhookVerificationError,
     verify,

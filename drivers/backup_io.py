@@ -31,12 +31,13 @@ from typing import Any, TypeVar
 
 import zstandard
 
-from drivers import qcow2
+from drivers import qcow2, scratch
 from drivers.chunkstore import ChunkStore, require_manifest
 from drivers.durable import durable_replace, writing_behind
 from schemas.agent import ImageInfo
 from volplane.chunking import (
     CHUNK_SIZE,
+    PIN_HEARTBEAT_SECONDS,
     ChunkPlan,
     ChunkRef,
     FileIdentity,
@@ -224,10 +225,12 @@ def backup_image(
     """
     store.pin(backup_uuid)
     raw: Path | None = None
+    heartbeat = _PinHeartbeat(store, backup_uuid)
     try:
         layout = image_layout(src)
         if any(s.data and s.host_offset is None for s in layout.spans):
             raw = (scratch_dir or src.parent) / f".{backup_uuid}{RAW_PART_SUFFIX}"
+            scratch.hold(raw)
             raw.unlink(missing_ok=True)
             qcow2.run(
                 [
@@ -272,6 +275,10 @@ def backup_image(
                 raise IntegrityError(f"chunk {ref.digest} of base backup {base_uuid} is missing")
         if should_cancel is not None and should_cancel():
             raise JobCancelled(f"backup {backup_uuid} was cancelled")
+        # A pin that died meanwhile (this agent stopped past the lease) let GC take
+        # chunks this backup wrote: no manifest may name them.
+        heartbeat.stop()
+        store.renew_pin(backup_uuid)
         manifest = Manifest(
             backup_uuid=backup_uuid,
             virtual_size=layout.virtual_size,
@@ -284,12 +291,36 @@ def backup_image(
         )
         store.write_manifest(manifest)
     finally:
+        heartbeat.stop()
         if raw is not None:
             raw.unlink(missing_ok=True)
+            scratch.release(raw)
         store.unpin(backup_uuid)
     if on_progress is not None:
         on_progress(100)
     return BackupStats(manifest, read_bytes, new_chunks, new_bytes, len(plan.reused))
+
+
+class _PinHeartbeat:
+    """Renews a backup's pin every ``PIN_HEARTBEAT_SECONDS`` while the backup runs."""
+
+    def __init__(self, store: ChunkStore, backup_uuid: str) -> None:
+        self._store = store
+        self._uuid = backup_uuid
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pin-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(PIN_HEARTBEAT_SECONDS):
+            with contextlib.suppress(Exception):
+                # A lost pin is found by the renewal before the manifest is written.
+                self._store.renew_pin(self._uuid)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
 
 
 # --- restore ----------------------------------------------------------------
@@ -338,33 +369,43 @@ def restore_image(
     raw = raw_part_path(dst)
     part = qcow2.part_path(dst)
     progress = _Percent(manifest.data_bytes, on_progress, 0, 90)
-    try:
-        raw.unlink(missing_ok=True)
-        part.unlink(missing_ok=True)
-        fd = os.open(raw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with scratch.holding(raw, part):
         try:
-            os.ftruncate(fd, manifest.virtual_size)
-            threads = workers or default_workers()
-            worker = _RestoreWorker(fd, store)
-            with ThreadPoolExecutor(threads, thread_name_prefix="restore") as pool:
-                for written in _bounded_map(
-                    pool, worker, manifest.chunks, 2 * threads, should_cancel
-                ):
-                    progress.add(written)
+            raw.unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
+            fd = os.open(raw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.ftruncate(fd, manifest.virtual_size)
+                threads = workers or default_workers()
+                worker = _RestoreWorker(fd, store)
+                with ThreadPoolExecutor(threads, thread_name_prefix="restore") as pool:
+                    for written in _bounded_map(
+                        pool, worker, manifest.chunks, 2 * threads, should_cancel
+                    ):
+                        progress.add(written)
+            finally:
+                os.close(fd)
+            if should_cancel is not None and should_cancel():
+                raise JobCancelled(f"restore of backup {backup_uuid} was cancelled")
+            with writing_behind(part):
+                qcow2.run(
+                    [
+                        qcow2.QEMU_IMG,
+                        "convert",
+                        "-f",
+                        "raw",
+                        "-O",
+                        qcow2.FORMAT,
+                        str(raw),
+                        str(part),
+                    ]
+                )
+            durable_replace(part, dst)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
         finally:
-            os.close(fd)
-        if should_cancel is not None and should_cancel():
-            raise JobCancelled(f"restore of backup {backup_uuid} was cancelled")
-        with writing_behind(part):
-            qcow2.run(
-                [qcow2.QEMU_IMG, "convert", "-f", "raw", "-O", qcow2.FORMAT, str(raw), str(part)]
-            )
-        durable_replace(part, dst)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    finally:
-        raw.unlink(missing_ok=True)
+            raw.unlink(missing_ok=True)
     if on_progress is not None:
         on_progress(100)
     return qcow2.standalone_info(dst)

@@ -2,7 +2,8 @@
 
     <root>/chunks/ab/abcdef...   one zstd frame per chunk, named by the sha256 of its bytes
     <root>/manifests/<uuid>.json one per backup (``volplane.chunking.Manifest``)
-    <root>/pins/<uuid>           a backup in progress (its mtime is when it started)
+    <root>/pins/<uuid>           a backup in progress (``volplane.chunking.Pin``; mtime:
+                                 its last heartbeat)
     <root>/tmp/                  files being written, renamed into place when complete
 
 Every file appears by rename only, so a reader never sees half a chunk or manifest.
@@ -25,11 +26,12 @@ from typing import Protocol
 
 import httpx
 
+from drivers import scratch
 from drivers.client import error_from_response
 from drivers.durable import fsync_path
 from schemas.agent import CHUNK_STORE_PATH
 from volplane import chunking
-from volplane.chunking import Manifest
+from volplane.chunking import Manifest, Pin
 from volplane.errors import AgentUnreachable, BackupDataMissing, IntegrityError, InvalidParameter
 
 
@@ -63,6 +65,10 @@ class ChunkStore(Protocol):
 
     def pin(self, uuid: str) -> None: ...
 
+    def renew_pin(self, uuid: str) -> None:
+        """The backup's heartbeat; ``IntegrityError`` if its pin was removed as dead
+        (the backup was stopped longer than the lease: its chunks may be gone)."""
+
     def unpin(self, uuid: str) -> None: ...
 
 
@@ -80,26 +86,46 @@ class GcResult:
     kept_by_pins: int
 
 
+@dataclass(frozen=True)
+class SweepResult:
+    removed: list[Path]
+    freed_bytes: int
+
+
 def _write_atomic(tmp_dir: Path, dst: Path, data: bytes, *, sync: bool) -> None:
     tmp = tmp_dir / f"{dst.name}.{secrets.token_hex(6)}"
-    try:
-        with tmp.open("wb") as out:
-            out.write(data)
-            if sync:
-                out.flush()
-                os.fsync(out.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with scratch.holding(tmp):
+        try:
+            with tmp.open("wb") as out:
+                out.write(data)
+                if sync:
+                    out.flush()
+                    os.fsync(out.fileno())
+            os.replace(tmp, dst)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+def _lost_pin(uuid: str) -> IntegrityError:
+    return IntegrityError(
+        f"the pin of backup {uuid} was removed as dead (its agent was stopped longer than "
+        f"{chunking.PIN_LEASE_SECONDS:g} s); chunks it wrote may have been collected"
+    )
 
 
 class LocalChunkStore:
-    """A store in a directory on this host. Safe for concurrent threads and processes."""
+    """A store in a directory on this host. Safe for concurrent threads and processes.
 
-    def __init__(self, root: Path, *, sync: bool = True) -> None:
+    ``owner`` names the agent process in the pins of backups it runs itself (it holds
+    them while they run); the chunk-store routes, serving backups on other hosts, pass
+    "" (their pins live by heartbeat).
+    """
+
+    def __init__(self, root: Path, *, sync: bool = True, owner: str = scratch.INSTANCE) -> None:
         self.root = root
         self.sync = sync
+        self.owner = owner
         self.chunks = root / "chunks"
         self.manifests = root / "manifests"
         self.pins = root / "pins"
@@ -156,12 +182,28 @@ class LocalChunkStore:
             fsync_path(self.manifests)
 
     def pin(self, uuid: str) -> None:
-        # Rewritten by a rerun of the same backup: its start time moves forward, never back
-        # past chunks it already touched, since those were touched after the first pin.
-        _write_atomic(self.tmp, self.pins / check_uuid(uuid), b"", sync=False)
+        # A rerun of the same backup keeps the earlier start: chunks touched by the run
+        # before it stay protected.
+        path = self.pins / check_uuid(uuid)
+        if self.owner:
+            scratch.hold(path)
+        now = time.time()
+        found = self._read_pin(path)
+        started = now if found is None else min(found.started, now)
+        pin = Pin(started=started, renewed=now, owner=self.owner)
+        _write_atomic(self.tmp, path, pin.to_json(), sync=False)
+
+    def renew_pin(self, uuid: str) -> None:
+        try:
+            os.utime(self.pins / check_uuid(uuid))
+        except FileNotFoundError as exc:
+            raise _lost_pin(uuid) from exc
 
     def unpin(self, uuid: str) -> None:
-        (self.pins / check_uuid(uuid)).unlink(missing_ok=True)
+        path = self.pins / check_uuid(uuid)
+        path.unlink(missing_ok=True)
+        if self.owner:
+            scratch.release(path)
 
     # --- management -----------------------------------------------------------
 
@@ -198,7 +240,7 @@ class LocalChunkStore:
         backup reusing it) is moved back, so a chunk a backup decided to reuse is never lost.
         """
         started = time.time() if now is None else now
-        pin_starts = chunking.live_pins(self._pin_mtimes(), started)
+        pin_starts = self._pin_starts(started)
         cutoff = chunking.gc_cutoff(started, grace_seconds, pin_starts)
         marked = chunking.referenced(self._manifests_for_gc())
         stats = {digest: stat for digest, stat in self.iter_chunks()}
@@ -209,6 +251,7 @@ class LocalChunkStore:
             chunking.collectable(((d, s.st_mtime) for d, s in stats.items()), marked, started)
         ) - len(candidates)
         trash = self.tmp / f"gc-{secrets.token_hex(6)}"
+        scratch.hold(trash)
         trash.mkdir()
         removed, freed = 0, 0
         try:
@@ -229,18 +272,73 @@ class LocalChunkStore:
                     removed += 1
                     freed += stat.st_size
         finally:
-            for left in trash.iterdir():
-                # Only reached on an error: put back rather than lose anything.
-                os.replace(left, self.chunk_path(left.name))
-            trash.rmdir()
+            self._put_back(trash)
+            scratch.release(trash)
         return GcResult(removed, freed, kept_by_pins)
 
-    def _pin_mtimes(self) -> list[float]:
-        found = []
-        for pin in self.pins.iterdir():
+    def _put_back(self, trash: Path) -> None:
+        """Returns a GC trash folder's chunks to the store (a later GC decides again)."""
+        for left in trash.iterdir():
+            os.replace(left, self.chunk_path(left.name))
+        trash.rmdir()
+
+    def _read_pin(self, path: Path) -> Pin | None:
+        try:
+            with path.open("rb") as f:
+                return Pin.from_file(f.read(), os.fstat(f.fileno()).st_mtime)
+        except FileNotFoundError:
+            return None
+
+    def _pin_alive(self, path: Path, now: float) -> bool:
+        pin = self._read_pin(path)
+        if pin is None:
+            return False
+        return chunking.pin_alive(pin, now, instance=scratch.INSTANCE, held=scratch.is_held(path))
+
+    def _pin_starts(self, now: float) -> list[float]:
+        starts = []
+        for path in self.pins.iterdir():
+            pin = self._read_pin(path)
+            if pin is not None and self._pin_alive(path, now):
+                starts.append(pin.started)
+        return starts
+
+    def sweep(self) -> SweepResult:
+        """Removes what dead backups and writers left: dead pins, unheld files in
+        ``tmp/``; an unheld GC trash folder goes back into the store."""
+        removed: list[Path] = []
+        freed = 0
+        now = time.time()
+
+        def unlink(path: Path) -> None:
+            nonlocal freed
             with contextlib.suppress(FileNotFoundError):
-                found.append(pin.stat().st_mtime)
-        return found
+                freed += path.stat().st_blocks * 512
+                path.unlink()
+                removed.append(path)
+
+        dead_pins = 0
+        for path in list(self.pins.iterdir()):
+            if not self._pin_alive(path, now) and scratch.remove_unheld(path, unlink):
+                dead_pins += 1
+        for path in list(self.tmp.iterdir()):
+            if path.is_dir():
+                scratch.remove_unheld(path, self._put_back)
+            else:
+                scratch.remove_unheld(path, unlink)
+        if dead_pins:
+            # The chunks a dead backup wrote that no manifest names.
+            freed += self.gc().freed_bytes
+        return SweepResult(removed, freed)
+
+    def scratch_bytes(self) -> int:
+        """Bytes on disk in ``tmp/`` (being written now, or left over)."""
+        total = 0
+        for dirpath, _dirs, files in os.walk(self.tmp):
+            for name in files:
+                with contextlib.suppress(FileNotFoundError):
+                    total += os.stat(Path(dirpath, name)).st_blocks * 512
+        return total
 
     def _manifests_for_gc(self) -> list[Manifest]:
         manifests = []
@@ -335,6 +433,11 @@ class HttpChunkStore:
 
     def pin(self, uuid: str) -> None:
         self._call("PUT", f"/pins/{check_uuid(uuid)}")
+
+    def renew_pin(self, uuid: str) -> None:
+        answer = self._call("POST", f"/pins/{check_uuid(uuid)}/renew", ok=(404,))
+        if answer.status_code == 404:
+            raise _lost_pin(uuid)
 
     def unpin(self, uuid: str) -> None:
         self._call("DELETE", f"/pins/{check_uuid(uuid)}")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drivers import scratch
 from drivers.durable import durable_replace, writing_behind
 from schemas.agent import Extent, ImageInfo
 from volplane.errors import DriverCommandFailed, InvalidParameter, InvalidStoragePath, JobCancelled
@@ -325,27 +326,28 @@ def convert(
     """
     _refuse_existing(dst)
     part = part_path(dst)
-    part.unlink(missing_ok=True)  # left by an agent that died mid-copy
-    argv = convert_argv(src, part, compress=compress, rate_limit=rate_limit)
-    parser = ProgressParser()
-    try:
-        with tempfile.TemporaryFile() as stderr_file:
-            try:
-                proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr_file)
-            except OSError as exc:
-                raise command_failure(argv, None, str(exc)) from exc
-            with writing_behind(part):
-                cancelled = _pump(proc, parser, on_progress, should_cancel, poll_interval)
-            if cancelled:
-                raise JobCancelled(f"copy of {src} to {dst} was cancelled")
-            if proc.returncode != 0:
-                stderr_file.seek(0)
-                stderr = stderr_file.read().decode(errors="replace")
-                raise command_failure(argv, proc.returncode, stderr)
-        durable_replace(part, dst)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    with scratch.holding(part):
+        part.unlink(missing_ok=True)  # left by an agent that died mid-copy
+        argv = convert_argv(src, part, compress=compress, rate_limit=rate_limit)
+        parser = ProgressParser()
+        try:
+            with tempfile.TemporaryFile() as stderr_file:
+                try:
+                    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr_file)
+                except OSError as exc:
+                    raise command_failure(argv, None, str(exc)) from exc
+                with writing_behind(part):
+                    cancelled = _pump(proc, parser, on_progress, should_cancel, poll_interval)
+                if cancelled:
+                    raise JobCancelled(f"copy of {src} to {dst} was cancelled")
+                if proc.returncode != 0:
+                    stderr_file.seek(0)
+                    stderr = stderr_file.read().decode(errors="replace")
+                    raise command_failure(argv, proc.returncode, stderr)
+            durable_replace(part, dst)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
     if on_progress is not None and parser.percent != 100:
         on_progress(100)
     return standalone_info(dst)

@@ -132,9 +132,14 @@ class ConvertArgs(AgentModel):
 
 
 class PoolCapacity(AgentModel):
+    """The pool's filesystem as ``statvfs`` sees it; ``scratch_bytes`` of what it holds
+    are temporaries (copies being written, or left by a killed operation until the
+    agent's sweep removes them)."""
+
     root: str
     total_bytes: int
     available_bytes: int
+    scratch_bytes: int = 0
 
 
 class PoolFile(AgentModel):

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from schemas.tables import Base, utcnow
+
+
+class HostStatus(StrEnum):
+    """Whether a host's agent answers (``Host.status``, a pool's ``status`` too)."""
+
+    CONNECTED = "Connected"
+    DISCONNECTED = "Disconnected"
+    CONNECTING = "Connecting"
 
 
 class Cluster(Base):

@@ -166,3 +166,7 @@ class ChangeBackupStorageState(ResourceRef):
 class UpdateBackupStorage(ResourceRef):
     name: Name | None = None
     description: Description | None = None
+
+
+# The allocator strategies a pool may name (``GET /v1/primary-storage/allocators/strategies``).
+ALLOCATOR_STRATEGIES = ["DefaultPrimaryStorageAllocationStrategy", "LocalStorageAllocatorStrategy"]

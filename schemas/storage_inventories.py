@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.agent import ManageableImage
+from schemas.infra import PrimaryStorage
 from schemas.inventories import iso
 from schemas.storage import DiskOffering, Volume, VolumeSnapshot
 from schemas.zstack_wire import VOLUME_TYPE_NAMES, shown
@@ -91,3 +93,26 @@ def disk_offering_inventory(offering: DiskOffering) -> dict[str, Any]:
         "createDate": iso(offering.create_date),
         "lastOpDate": iso(offering.last_op_date),
     }
+
+
+def manageable_inventory(image: ManageableImage, pool: PrimaryStorage) -> dict[str, Any]:
+    """One entry of ``GET /v1/primary-storage/{ps}/manageable-volumes``."""
+    return {
+        "sourceName": image.name,
+        "installPath": image.path,
+        "primaryStorageUuid": pool.uuid,
+        "format": image.format,
+        "size": image.virtual_size if image.virtual_size is not None else image.file_size,
+        "actualSize": image.actual_size,
+        "backingFile": image.backing_file,
+        "safeToManage": image.safe_to_manage,
+        "reasonNotSafe": reason_not_safe(image),
+        "reasons": [{"code": r.code, "message": r.message} for r in image.reasons],
+        "volumeUuid": image.volume_uuid,
+    }
+
+
+def reason_not_safe(image: ManageableImage) -> str | None:
+    if image.safe_to_manage:
+        return None
+    return "; ".join(reason.message for reason in image.reasons)

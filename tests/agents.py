@@ -58,6 +58,7 @@ class AgentProcess:
         self.startup_timeout = startup_timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._paused = False
 
     @property
     def url(self) -> str:
@@ -128,10 +129,16 @@ class AgentProcess:
         """SIGSTOP: the agent hangs (requests wait in its socket's queue)."""
         assert self._proc is not None
         self._proc.send_signal(signal.SIGSTOP)
+        self._paused = True
 
     def resume(self) -> None:
         assert self._proc is not None
         self._proc.send_signal(signal.SIGCONT)
+        self._paused = False
+
+    def resume_if_paused(self) -> None:
+        if self._paused and self.running:
+            self.resume()
 
     def restart(self) -> None:
         self.stop()
@@ -147,6 +154,7 @@ class AgentProcess:
                     self._proc.kill()
                     self._proc.wait()
             self._proc = None
+            self._paused = False
         if self._log is not None:
             self._log.close()
             self._log = None

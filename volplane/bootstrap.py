@@ -25,9 +25,9 @@ def migrate(settings: Settings) -> None:
 
 
 def prepare_database(settings: Settings) -> None:
+    from client.signing import new_secret
     from volplane.db import make_engine, make_session_factory
     from volplane.store.accounts import AccountStore
-    from workers.webhooks import new_secret
 
     migrate(settings)
     engine = make_engine(settings)

@@ -14,7 +14,13 @@ Garbage collection is mark-and-sweep over manifests, made safe against concurren
 backups by *pins*: a backup pins itself before it touches or writes any chunk and
 unpins after its manifest is durable, and every chunk it reuses gets its mtime
 refreshed. GC deletes a chunk only if no manifest references it and its mtime is
-older than both the grace period and the oldest live pin.
+older than both the grace period and the start of the oldest live pin.
+
+A pin lives only as long as its backup (``pin_alive``): one written by a backup the
+store's own agent runs is alive while that agent process holds it, so a pin left by a
+killed agent is dead as soon as the agent is back; one written over HTTP by a backup
+on another host is alive while that backup renews it (every ``PIN_HEARTBEAT_SECONDS``),
+and dead once it missed ``PIN_LEASE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ from typing import Any
 MiB = 1 << 20
 CHUNK_SIZE = 4 * MiB
 MANIFEST_VERSION = 1
-# A pin older than this belongs to a backup whose agent died; it no longer holds GC back.
-PIN_MAX_AGE_SECONDS = 24 * 3600.0
+# A backup renews its pin this often; a pin not renewed for the lease is dead.
+PIN_HEARTBEAT_SECONDS = 10.0
+PIN_LEASE_SECONDS = 60.0
 
 
 # --- image layout ----------------------------------------------------------
@@ -290,11 +297,45 @@ def referenced(manifests: Iterable[Manifest]) -> set[str]:
     return marked
 
 
-def live_pins(
-    pins: Iterable[float], now: float, max_age: float = PIN_MAX_AGE_SECONDS
-) -> list[float]:
-    """Start times (mtimes) of pins of backups that may still be running."""
-    return [started for started in pins if now - started < max_age]
+@dataclass(frozen=True)
+class Pin:
+    """A running backup's claim on a store: ``owner`` is the agent process that runs it
+    when that is the store's own agent ("" when it came over HTTP); ``renewed`` is its
+    last heartbeat."""
+
+    started: float
+    renewed: float
+    owner: str = ""
+
+    def to_json(self) -> bytes:
+        return json.dumps({"started": self.started, "owner": self.owner}).encode()
+
+    @classmethod
+    def from_file(cls, raw: bytes, mtime: float) -> Pin:
+        """A pin file's content and mtime; an unreadable (or older, empty) one started at
+        its mtime and came over HTTP."""
+        try:
+            data = json.loads(raw)
+            return cls(float(data["started"]), mtime, str(data.get("owner", "")))
+        except (ValueError, TypeError, KeyError):
+            return cls(mtime, mtime)
+
+
+def pin_alive(
+    pin: Pin,
+    now: float,
+    *,
+    instance: str,
+    held: bool,
+    lease: float = PIN_LEASE_SECONDS,
+) -> bool:
+    """Whether the backup behind ``pin`` may still be running (see the module docstring).
+
+    ``instance`` is the store agent's process, ``held`` whether it holds the pin now.
+    """
+    if pin.owner:
+        return pin.owner == instance and held
+    return now - pin.renewed < lease
 
 
 def gc_cutoff(now: float, grace_seconds: float, pin_starts: Iterable[float]) -> float:

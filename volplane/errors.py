@@ -7,7 +7,8 @@ unit test keeps the two equal.
     VolplaneError                      (500, VOLPLANE.SYS.*)
     ├── BadRequest                     (400, VOLPLANE.ARG.*)
     │   ├── InvalidJSON, InvalidParameter, UnknownAction, InvalidJobUUID,
-    │   ├── InvalidWebhookURL, WebhookTargetRefused, InvalidQuery
+    │   ├── InvalidWebhookURL, WebhookTargetRefused, InvalidQuery,
+    │   ├── BodyTooLarge, BodyTooDeep
     ├── Unauthorized                   (401, VOLPLANE.AUTH.*)
     │   ├── InvalidCredentials, SessionRequired, SessionInvalid, SessionExpired
     ├── PermissionDenied               (403, VOLPLANE.AUTH.1005)
@@ -104,6 +105,16 @@ class WebhookTargetRefused(BadRequest):
 class InvalidQuery(BadRequest):
     code = "VOLPLANE.ARG.1007"
     description = "Invalid query"
+
+
+class BodyTooLarge(BadRequest):
+    code = "VOLPLANE.ARG.1011"
+    description = "The request body is larger than the gateway accepts"
+
+
+class BodyTooDeep(BadRequest):
+    code = "VOLPLANE.ARG.1012"
+    description = "The request body nests deeper than the gateway accepts"
 
 
 # --- 401 / 403 -------------------------------------------------------------

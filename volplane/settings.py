@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     )
     sweep_interval_seconds: float = Field(default=5.0, description="Period of the sweeper.")
     long_poll_max_seconds: int = Field(default=60, description="Largest waitSeconds allowed.")
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1, description="Largest request body the gateway reads, in bytes."
+    )
+    max_body_depth: int = Field(
+        default=32, ge=1, description="Deepest nesting of arrays and objects in a request body."
+    )
 
     webhook_timeout_seconds: float = Field(default=10.0, description="Per-attempt timeout.")
     webhook_give_up_seconds: float = Field(default=24 * 3600, description="Stop retrying after.")

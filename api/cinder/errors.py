@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.routing import allow_header
 from volplane.errors import VolplaneError
 
 log = logging.getLogger("volplane.api.cinder")
@@ -75,7 +76,8 @@ def fault_response(status: int, message: str) -> JSONResponse:
     return JSONResponse(fault_body(status, message), status_code=status)
 
 
-def response_for(exc: Exception, path: str) -> JSONResponse:
+def response_for(exc: Exception, scope: Scope) -> JSONResponse:
+    path = scope.get("path", "")
     if isinstance(exc, CinderFault):
         return fault_response(exc.status, exc.message)
     if isinstance(exc, VolplaneError):
@@ -84,7 +86,9 @@ def response_for(exc: Exception, path: str) -> JSONResponse:
         if exc.status_code == 404:
             return fault_response(404, "The resource could not be found.")
         if exc.status_code == 405:
-            return fault_response(405, "The method is not allowed for this resource.")
+            response = fault_response(405, "The method is not allowed for this resource.")
+            response.headers["Allow"] = allow_header(scope)
+            return response
         return fault_response(exc.status_code, str(exc.detail))
     if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or isinstance(
         exc, OperationalError
@@ -125,4 +129,4 @@ class CinderErrors:
         except Exception as exc:
             if started:
                 raise
-            await response_for(exc, scope.get("path", ""))(scope, receive, send)
+            await response_for(exc, scope)(scope, receive, send)

@@ -11,7 +11,6 @@ UnmanageVolume (``workers/operations/manage.py``); nothing is implemented twice.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +21,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from api.body import MAX_BODY_BYTES
 from api.cinder import wire
 from api.cinder.errors import (
     CinderBadRequest,
@@ -31,19 +29,17 @@ from api.cinder.errors import (
     CinderNotFound,
     CinderUnauthorized,
 )
+from api.json_body import read_json_value
+from api.manageable import list_manageable
 from api.submit import base_url, submit
 from schemas.infra import Host, PrimaryStorage
 from schemas.storage import Volume, VolumeSnapshot
+from schemas.storage_inventories import reason_not_safe
 from schemas.tables import Account, ApiJob, Zone, new_uuid, utcnow
-from volplane.errors import Unauthorized
+from volplane.errors import InvalidJSON, Unauthorized
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
-from workers.operations.manage import (
-    list_manageable,
-    manage_job_of,
-    reason_not_safe,
-    resolve_pool,
-)
+from volplane.store.manageable import manage_job_of, resolve_pool
 
 
 def _plain(uuid: str) -> str:
@@ -100,12 +96,9 @@ def cinder_json(call: CinderCall, body: Any, status: int = 200, **headers: str) 
 
 
 async def read_body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise CinderBadRequest("The request body is larger than 1 MiB")
     try:
-        return json.loads(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError):
+        return (await read_json_value(request))[1]
+    except InvalidJSON:
         raise CinderBadRequest("Malformed request body") from None
 
 

@@ -17,6 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from api.cinder.errors import CinderBadRequest, CinderNotFound, VersionNotAcceptable
+from api.json_body import loads
+from volplane.errors import BadRequest
 
 MIN_VERSION = (3, 0)
 MAX_VERSION = (3, 17)
@@ -227,8 +229,9 @@ def _marker(raw: str | None) -> dict[str, Any] | None:
     if not raw:
         return None
     try:
-        marker = json.loads(raw)
-    except ValueError:
+        # A marker is one flat object; anything nesting deeper is no marker.
+        marker = loads(raw, max_depth=2)
+    except BadRequest:
         raise CinderBadRequest(
             f"marker {raw} can not be analysed, please use json like format"
         ) from None

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.auth import authenticate, require_admin
+from api.auth import authenticate, public, require_admin
 from api.body import action_params, create_params, read_json
 from api.listing import list_collection
 from api.query import QueryableResource
@@ -57,6 +57,7 @@ def _session_inventory(session: Session) -> dict[str, Any]:
     }
 
 
+@public
 async def login(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     body = await read_json(request)
@@ -72,6 +73,7 @@ async def login(request: Request) -> Response:
     return JSONResponse({"inventory": _session_inventory(session)})
 
 
+@public
 async def logout(request: Request) -> Response:
     """ZStack's LogOut: no credentials needed, the session uuid is the proof."""
     runtime: Runtime = request.app.state.runtime
@@ -79,6 +81,7 @@ async def logout(request: Request) -> Response:
     return JSONResponse({})
 
 
+@public
 async def validate_session(request: Request) -> Response:
     """ZStack's ValidateSession: ``{"valid": bool}``, without credentials."""
     runtime: Runtime = request.app.state.runtime

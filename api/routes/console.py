@@ -10,13 +10,17 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from api.auth import public
+
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
+@public
 async def console(request: Request) -> Response:
     return FileResponse(STATIC / "console.html", media_type="text/html")
 
 
+@public
 async def console_script(request: Request) -> Response:
     return FileResponse(STATIC / "sha512.js", media_type="text/javascript")
 

@@ -17,8 +17,9 @@ from starlette.routing import Route
 
 from api.auth import authenticate, require_admin
 from api.handlers import create_endpoint
+from api.manageable import PoolListing, list_manageable
+from schemas.storage_inventories import manageable_inventory
 from volplane.runtime import Runtime
-from workers.operations.manage import PoolListing, list_manageable, manageable_inventory
 
 
 async def pool_listing(request: Request, pool_uuid: str) -> PoolListing:

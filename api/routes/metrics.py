@@ -8,11 +8,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api.auth import public
 from api.metrics import CONTENT_TYPE, render
 from volplane.runtime import Runtime
 from volplane.store.observe import Stats
 
 
+@public
 async def metrics(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     page = await run_in_threadpool(render, Stats(runtime.sessions))

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from api.auth import public
 from api.openapi import build_spec
 from api.query.declarations import QueryableResource
 from volplane.discovery import modules_of
@@ -183,10 +184,12 @@ def spec_for(request: Request) -> dict[str, Any]:
     return cached
 
 
+@public
 async def openapi_json(request: Request) -> Response:
     return JSONResponse(spec_for(request))
 
 
+@public
 async def docs(request: Request) -> Response:
     return FileResponse(STATIC / "docs.html", media_type="text/html")
 

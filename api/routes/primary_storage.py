@@ -29,7 +29,7 @@ from api.resources import D, F, I, S, fields, inventory_of, query_registry
 from api.submit import submit
 from schemas.infra import Host, PrimaryStorage
 from schemas.infra_inventories import primary_storage_inventory
-from schemas.infra_requests import POOL_TYPES
+from schemas.infra_requests import ALLOCATOR_STRATEGIES, POOL_TYPES
 from schemas.storage import Volume
 from schemas.tables import Zone
 from schemas.zstack_wire import POOL_TYPE_NAMES, shown
@@ -37,7 +37,6 @@ from volplane.capacity import PoolCapacity, summed
 from volplane.errors import ResourceNotFound, RouteNotFound
 from volplane.runtime import Runtime
 from volplane.store.infra import pool_type_support, pools_for_capacity, visible_to_tenant
-from workers.operations.primary_storage import ALLOCATOR_STRATEGIES
 
 _ACTIONS = {
     "reconnectPrimaryStorage": "ReconnectPrimaryStorage",

@@ -36,10 +36,10 @@ from schemas.infra import Cluster, ClusterPrimaryStorage, Host, PrimaryStorage
 from schemas.storage import Volume
 from schemas.tables import ApiJob, ResourceTag, Zone, new_uuid
 from volplane import global_config
+from volplane.db_snapshots import list_snapshots
 from volplane.errors import InvalidParameter, ResourceNotFound, VolplaneError
 from volplane.jobs import JobState
 from volplane.runtime import Runtime
-from workers.operations.dbsnapshot import list_snapshots
 
 # cluster/add and cluster/delete answer with these keys in the seed besides the
 # usual envelope; clients written against either form find what they read.

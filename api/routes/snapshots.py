@@ -33,6 +33,7 @@ from schemas.storage_inventories import snapshot_inventory
 from volplane.errors import ResourceNotFound
 from volplane.runtime import Runtime
 from volplane.snapshot_tree import SnapshotNode, VolumeTree, tree_view
+from volplane.store.accounts import Caller
 
 _ACTIONS = {
     "revertVolumeFromSnapshot": "RevertVolumeFromSnapshot",
@@ -50,9 +51,12 @@ async def list_snapshots(request: Request) -> Response:
 
 
 async def _submit_on_snapshot(
-    request: Request, api_name: str, params: dict[str, Any], raw_body: dict[str, Any]
+    request: Request,
+    caller: Caller,
+    api_name: str,
+    params: dict[str, Any],
+    raw_body: dict[str, Any],
 ) -> Response:
-    caller = await authenticate(request)
     uuid = request.path_params["uuid"]
     params = {**params, "uuid": uuid}
     params.pop("volumeUuid", None)
@@ -63,15 +67,17 @@ async def _submit_on_snapshot(
 
 
 async def snapshot_actions(request: Request) -> Response:
+    caller = await authenticate(request)
     body = await read_json(request)
     action, params = action_params(body, set(_ACTIONS), path=request.path_params)
-    return await _submit_on_snapshot(request, _ACTIONS[action], params, body)
+    return await _submit_on_snapshot(request, caller, _ACTIONS[action], params, body)
 
 
 async def delete_snapshot(request: Request) -> Response:
+    caller = await authenticate(request)
     query = known_query(request, "DeleteVolumeSnapshot")
     query.pop("volumeUuid", None)  # found from the snapshot, never the client's to say
-    return await _submit_on_snapshot(request, "DeleteVolumeSnapshot", query, query)
+    return await _submit_on_snapshot(request, caller, "DeleteVolumeSnapshot", query, query)
 
 
 async def list_trees(request: Request) -> Response:

@@ -27,6 +27,12 @@ def config_from_argv(argv: Sequence[str] | None = None) -> AgentConfig:
         default=[],
         help="directory under which pools may live (repeatable; default: anywhere)",
     )
+    parser.add_argument(
+        "--sweep-seconds",
+        type=float,
+        default=60.0,
+        help="how often leftovers of dead operations are removed (also at start)",
+    )
     options = parser.parse_args(argv)
     if not options.token:
         parser.error("--token (or VOLPLANE_AGENT_TOKEN) is required")
@@ -40,6 +46,7 @@ def config_from_argv(argv: Sequence[str] | None = None) -> AgentConfig:
         data_dir=options.data_dir.resolve(),
         token=options.token,
         allowed_roots=tuple(options.allow_root),
+        sweep_seconds=options.sweep_seconds,
     )
 
 

@@ -24,6 +24,7 @@ from drivers.agent.chunk_routes import chunk_store_routes
 from drivers.agent.config import AgentConfig
 from drivers.agent.operations import Operation, OperationTable
 from drivers.agent.pools import ConnectedPools
+from drivers.agent.sweeper import sweep_forever, sweep_journal, sweep_once
 from drivers.facts import host_facts
 from schemas.agent import (
     CHUNK_STORE_PATH,
@@ -155,7 +156,12 @@ def create_agent_app(config: AgentConfig) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Nothing runs yet: whatever a killed agent left is nobody's.
+        sweep_journal(config.data_dir / "operations")
+        await asyncio.to_thread(sweep_once, pools)
+        sweeping = asyncio.create_task(sweep_forever(pools, config.sweep_seconds))
         yield
+        sweeping.cancel()
         await table.shutdown()
 
     return Starlette(

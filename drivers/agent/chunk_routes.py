@@ -61,7 +61,8 @@ def chunk_store_routes(token: str, pools: ConnectedPools) -> list[Route]:
             raise _Refused()
         resolved = pools.connected_root(root)
         if resolved not in stores:
-            stores[resolved] = LocalChunkStore(resolved)
+            # Backups on other hosts: their pins live by heartbeat, not held here.
+            stores[resolved] = LocalChunkStore(resolved, owner="")
         return stores[resolved]
 
     def refused() -> Response:
@@ -156,6 +157,18 @@ def chunk_store_routes(token: str, pools: ConnectedPools) -> list[Route]:
             await run_in_threadpool(store.unpin, uuid)
         return Response(status_code=204)
 
+    async def renew_pin(request: Request) -> Response:
+        try:
+            store = store_for(request, write=True)
+        except _Refused:
+            return refused()
+        uuid = check_uuid(request.path_params["uuid"])
+        try:
+            await run_in_threadpool(store.renew_pin, uuid)
+        except IntegrityError:
+            return absent(f"pin {uuid}")
+        return Response(status_code=204)
+
     prefix = CHUNK_STORE_PATH
     return [
         Route(f"{prefix}/chunks/{{digest}}", get_chunk, methods=["GET"]),
@@ -164,4 +177,5 @@ def chunk_store_routes(token: str, pools: ConnectedPools) -> list[Route]:
         Route(f"{prefix}/manifests/{{uuid}}", get_manifest, methods=["GET"]),
         Route(f"{prefix}/manifests/{{uuid}}", put_manifest, methods=["PUT"]),
         Route(f"{prefix}/pins/{{uuid}}", pin, methods=["PUT", "DELETE"]),
+        Route(f"{prefix}/pins/{{uuid}}/renew", renew_pin, methods=["POST"]),
     ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from drivers import backup_io, discovery, disk, local_dir, netmount, qcow2
+from drivers import backup_io, discovery, disk, leftovers, local_dir, netmount, qcow2, scratch
 from drivers.agent.pools import ConnectedPools
 from drivers.chunkstore import ChunkStore, HttpChunkStore, LocalChunkStore
 from drivers.durable import durable_replace, writing_behind
@@ -74,12 +74,17 @@ class Command:
     handler: Callable[[Context, Any], AgentModel]
 
 
+def _capacity(root: Path) -> PoolCapacity:
+    found = local_dir.capacity(root)
+    return found.model_copy(update={"scratch_bytes": leftovers.scratch_bytes(root)})
+
+
 def pool_connect(ctx: Context, args: PoolConnectArgs) -> PoolCapacity:
-    return local_dir.capacity(ctx.pools.connect(args.root, create=args.create))
+    return _capacity(ctx.pools.connect(args.root, create=args.create))
 
 
 def pool_capacity(ctx: Context, args: PoolArgs) -> PoolCapacity:
-    return local_dir.capacity(ctx.pools.connected_root(args.root))
+    return _capacity(ctx.pools.connected_root(args.root))
 
 
 def pool_files(ctx: Context, args: PoolArgs) -> PoolFiles:
@@ -201,6 +206,11 @@ def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
     if dst.exists():
         raise InvalidStoragePath(f"{args.dst} already exists")
     part = qcow2.part_path(dst)
+    with scratch.holding(part):
+        return _pull_into(ctx, args, dst, part)
+
+
+def _pull_into(ctx: Context, args: PullArgs, dst: Path, part: Path) -> ImageInfo:
     try:
         with httpx.stream("GET", args.url, timeout=httpx.Timeout(60.0, connect=5.0)) as answer:
             if answer.is_error:

@@ -19,6 +19,8 @@ class AgentConfig:
     port: int = 7070
     allowed_roots: tuple[Path, ...] = ()
     max_wait_seconds: float = 60.0
+    # How often leftovers of dead operations are looked for (also once at start).
+    sweep_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.token:

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import redis as redis_lib
 
+from api.redis_publisher import AsyncRedisPublisher
 from tests.conftest import StackFactory
 from tests.services import redis_server
 from tests.stack import Client, Stack, new_name, wait_until
 from volplane.runtime import FAN_OUT, RUN_JOB, Runtime
 from volplane.settings import Settings
 from workers.celery_app import make_celery
-from workers.redis_publisher import AsyncRedisPublisher
 
 QUEUE = "volplane"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from api.body import action_params, create_params, without_path_echo
-from volplane.errors import InvalidParameter, UnknownAction
+from api.json_body import loads, nesting_depth
+from volplane.errors import BodyTooDeep, InvalidJSON, InvalidParameter, UnknownAction
 
 
 def test_create_params_fold_in_tags() -> None:
@@ -67,3 +68,28 @@ def test_action_params_drop_the_repeated_uuid_under_the_actions_own_name() -> No
     ) == ("syncPrimaryStorageCapacity", {})
     with pytest.raises(InvalidParameter):
         action_params({"updateZone": {"uuid": "other"}}, {"updateZone"}, path={"uuid": "p"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "depth"),
+    [
+        (b"{}", 1),
+        (b'{"a": [1, {"b": []}]}', 4),
+        (b'{"a": "[[[[{{{{"}', 1),
+        (b'{"a": "\\"[[[["}', 1),
+        (b"[" * 1000 + b"]" * 1000, 1000),
+        (b"1", 0),
+    ],
+)
+def test_nesting_depth_ignores_brackets_in_strings(raw: bytes, depth: int) -> None:
+    assert nesting_depth(raw) == depth
+
+
+def test_loads_refuses_deep_bodies_before_parsing() -> None:
+    assert loads(b'{"a": [[1]]}', max_depth=3) == {"a": [[1]]}
+    with pytest.raises(BodyTooDeep):
+        loads(b'{"a": [[1]]}', max_depth=2)
+    with pytest.raises(BodyTooDeep):
+        loads(b"[" * 1000 + b"]" * 1000, max_depth=32)
+    with pytest.raises(InvalidJSON):
+        loads(b"{", max_depth=32)

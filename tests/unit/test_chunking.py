@@ -9,10 +9,11 @@ from volplane.chunking import (
     FileIdentity,
     Manifest,
     Piece,
+    Pin,
     Span,
     collectable,
     gc_cutoff,
-    live_pins,
+    pin_alive,
     plan_chunks,
     plan_incremental,
     referenced,
@@ -141,5 +142,20 @@ def test_gc_keeps_referenced_young_and_pinned_chunks() -> None:
     assert collectable(chunks, referenced([used]), gc_cutoff(now, 0, [40.0])) == [digest(2)]
 
 
-def test_stale_pins_no_longer_hold_gc_back() -> None:
-    assert live_pins([10.0, 90.0], now=100.0, max_age=50.0) == [90.0]
+def test_a_pin_lives_as_long_as_its_backup() -> None:
+    # Written by a backup the store's own agent runs: alive while that process holds it.
+    local = Pin(started=10.0, renewed=10.0, owner="agent-a")
+    assert pin_alive(local, 1e9, instance="agent-a", held=True)
+    assert not pin_alive(local, 11.0, instance="agent-a", held=False)
+    # Left by an earlier (killed) run of the agent: dead at once, however young.
+    assert not pin_alive(local, 11.0, instance="agent-b", held=True)
+    # Written over HTTP by a backup on another host: alive while renewed within the lease.
+    remote = Pin(started=10.0, renewed=90.0)
+    assert pin_alive(remote, 100.0, instance="agent-a", held=False, lease=50.0)
+    assert not pin_alive(remote, 141.0, instance="agent-a", held=False, lease=50.0)
+
+
+def test_pin_files_round_trip_and_old_empty_pins_count_as_remote() -> None:
+    pin = Pin(started=10.0, renewed=20.0, owner="agent-a")
+    assert Pin.from_file(pin.to_json(), 20.0) == pin
+    assert Pin.from_file(b"", 30.0) == Pin(started=30.0, renewed=30.0)

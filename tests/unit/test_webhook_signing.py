@@ -3,7 +3,7 @@ from collections.abc import Callable
 
 import pytest
 
-from workers.webhooks.signing import (
+from client.signing import (
     WebhookVerificationError,
     new_secret,
     sign,

@@ -4,7 +4,7 @@ from collections.abc import Callable
 import pytest
 
 from volplane.errors import InvalidWebhookURL, WebhookTargetRefused
-from workers.webhooks.ssrf import (
+from volplane.webhook_targets import (
     check_webhook_target,
     classify_address,
     parse_ip_literal,

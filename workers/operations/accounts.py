@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from client.signing import new_secret
 from schemas import requests as rq
 from schemas.inventories import account_inventory
 from schemas.tables import Account
@@ -13,7 +14,6 @@ from volplane.errors import DuplicateResource, ResourceNotFound
 from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags
 from workers.operations.common import get_or_404
-from workers.webhooks import new_secret
 
 
 def create_account(ctx: JobContext, req: rq.CreateAccount) -> dict[str, Any]:

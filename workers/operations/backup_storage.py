@@ -24,7 +24,7 @@ from volplane.errors import (
 from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
 from workers.operations.common import absent_is_deleted, get_or_404
-from workers.operations.hosts import CONNECTED, agent_of, require_usable_host
+from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 
 IMAGE_STORE = "ImageStoreBackupStorage"
 

@@ -48,7 +48,7 @@ from volplane.errors import (
 from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
 from workers.operations.common import absent_is_deleted
-from workers.operations.hosts import CONNECTED, agent_of, require_usable_host
+from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import refresh_allocated
 from workers.operations.volumes import (
     agent_for_pool,

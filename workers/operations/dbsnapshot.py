@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -33,12 +32,10 @@ from sqlalchemy import Engine, MetaData, select
 from sqlalchemy.engine import Connection
 
 from schemas.requests import RequestModel, Uuid
+from volplane.db_snapshots import SNAPSHOT_NAME, snapshot_dir
 from volplane.errors import DriverCommandFailed, ResourceNotFound
 from volplane.operations import JobContext, Operation
-from volplane.settings import Settings
 
-SNAPSHOT_NAME = r"^snapshot[0-9]{1,20}(-[0-9]{1,4})?\.(db|sql|jsonl)$"
-_NAME = re.compile(SNAPSHOT_NAME)
 PG_DUMP_TIMEOUT = 600
 
 
@@ -49,19 +46,6 @@ class SaveDatabaseSnapshot(RequestModel):
 class DeleteDatabaseSnapshot(RequestModel):
     fileName: Annotated[str, StringConstraints(pattern=SNAPSHOT_NAME)]
     clusterUuid: Uuid | None = None
-
-
-def snapshot_dir(settings: Settings) -> Path:
-    return settings.data_dir / "db-snapshots"
-
-
-def list_snapshots(settings: Settings) -> list[str]:
-    """Names of complete snapshots, oldest first."""
-    folder = snapshot_dir(settings)
-    if not folder.is_dir():
-        return []
-    names = [p.name for p in folder.iterdir() if _NAME.match(p.name) and p.is_file()]
-    return sorted(names, key=lambda n: (int(re.findall(r"[0-9]+", n)[0]), n))
 
 
 def _free_name(folder: Path, extension: str) -> str:

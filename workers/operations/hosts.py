@@ -14,58 +14,41 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from drivers.client import AgentClient
 from schemas import infra_requests as rq
-from schemas.infra import BackupStorage, Cluster, Host, PrimaryStorage
+from schemas.infra import BackupStorage, Cluster, Host, HostStatus, PrimaryStorage
 from schemas.infra_inventories import host_inventory
 from schemas.requests import DeleteResource
 from schemas.tables import utcnow
 from volplane.errors import (
     AgentError,
     DuplicateResource,
-    HostNotConnected,
     InvalidParameter,
     ResourceInUse,
 )
 from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
+from workers.operations.backup_storage import connect_backup_storage
 from workers.operations.common import absent_is_deleted, get_or_404
+from workers.operations.host_access import agent_of
+from workers.operations.primary_storage import (
+    delete_volume_rows,
+    reconnect_pools_of_host,
+    release_pool,
+    volume_count,
+)
 
 log = logging.getLogger("volplane.hosts")
 
-CONNECTED, DISCONNECTED, CONNECTING = "Connected", "Disconnected", "Connecting"
+CONNECTED, DISCONNECTED, CONNECTING = (
+    HostStatus.CONNECTED,
+    HostStatus.DISCONNECTED,
+    HostStatus.CONNECTING,
+)
 STATE_OF_EVENT = {"enable": "Enabled", "disable": "Disabled", "maintain": "Maintenance"}
-
-
-def agent_of(ctx: JobContext, host: Host) -> AgentClient:
-    return ctx.agent(host.agent_url, host.agent_token)
-
-
-def require_usable_host(host: Host, *, new_work: bool = True) -> None:
-    """Fails fast (AGENT.1004) unless the host can take work.
-
-    Maintenance blocks all work; a Disabled host only refuses new work
-    (``new_work``: placing a new pool or volume on it).
-    """
-    if host.status != CONNECTED:
-        raise HostNotConnected(f"host {host.uuid} ({host.name}) is {host.status}")
-    if host.state == "Maintenance":
-        raise HostNotConnected(f"host {host.uuid} ({host.name}) is in maintenance")
-    if new_work and host.state == "Disabled":
-        raise HostNotConnected(f"host {host.uuid} ({host.name}) is disabled")
-
-
-def usable_host(ctx: JobContext, host_uuid: str, *, new_work: bool = True) -> Host:
-    """The host row (locked for this job) once ``require_usable_host`` passed."""
-    host = get_or_404(ctx.session, Host, host_uuid, "host")
-    require_usable_host(host, new_work=new_work)
-    return host
 
 
 def pools_holding_volumes(ctx: JobContext, pool_uuids: list[str]) -> int:
     """How many volumes live in these pools (0 while volumes are not installed)."""
-    from workers.operations.primary_storage import volume_count
-
     return volume_count(ctx.session, pool_uuids)
 
 
@@ -116,9 +99,6 @@ def _connect(ctx: JobContext, host: Host) -> None:
 
 def reconnect_host(ctx: JobContext, req: rq.ReconnectHost) -> dict[str, Any]:
     """Checks the agent again and reconnects the pools and backup storage on it."""
-    from workers.operations.backup_storage import connect_backup_storage
-    from workers.operations.primary_storage import reconnect_pools_of_host
-
     host = get_or_404(ctx.session, Host, req.uuid, "host")
     _connect(ctx, host)
     host.last_op_date = utcnow()
@@ -156,8 +136,6 @@ def delete_host(ctx: JobContext, req: DeleteResource) -> dict[str, Any]:
 
     Refused while its pools hold volumes, unless ``deleteMode=Enforcing``.
     """
-    from workers.operations.primary_storage import delete_volume_rows, release_pool
-
     host = get_or_404(ctx.session, Host, req.uuid, "host")
     pools = list(
         ctx.session.scalars(select(PrimaryStorage).where(PrimaryStorage.host_uuid == host.uuid))

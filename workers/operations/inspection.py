@@ -24,7 +24,7 @@ from schemas.infra import Cluster, ClusterPrimaryStorage, Host, PrimaryStorage
 from schemas.requests import RequestModel, Uuid
 from volplane.errors import ResourceNotFound, VolplaneError
 from volplane.operations import JobContext, Operation
-from workers.operations.hosts import agent_of
+from workers.operations.host_access import agent_of
 
 NORMAL, ALARM, FAULT = "normal", "alarm", "fault"
 SLOW_AGENT_MS = 500.0

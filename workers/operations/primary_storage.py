@@ -40,10 +40,9 @@ from volplane.operations import JobContext, Operation
 from volplane.store.infra import pool_type_support
 from volplane.store.tags import add_tags, delete_tags
 from workers.operations.common import absent_is_deleted, get_or_404
-from workers.operations.hosts import CONNECTED, agent_of, require_usable_host
+from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 
 STATE_OF_EVENT = {"enable": "Enabled", "disable": "Disabled", "maintain": "Maintenance"}
-ALLOCATOR_STRATEGIES = ["DefaultPrimaryStorageAllocationStrategy", "LocalStorageAllocatorStrategy"]
 
 
 # --- volumes (owned by the volumes area; absent until it is installed) --------

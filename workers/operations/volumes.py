@@ -49,7 +49,7 @@ from volplane.snapshot_tree import (
 from volplane.store.tags import add_tags, delete_tags
 from volplane.zstack_config import volume_deletion
 from workers.operations.common import absent_is_deleted
-from workers.operations.hosts import CONNECTED, agent_of, require_usable_host
+from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import (
     capacity_of,
     hosts_of_pool,

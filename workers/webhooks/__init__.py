@@ -4,6 +4,19 @@ Everything but :mod:`workers.webhooks.delivery` is pure; the Celery task that lo
 calls these and saves the attempt lives with the job engine.
 """
 
+from client.signing import (
+    WebhookVerificationError,
+    new_secret,
+    sign,
+    signature_headers,
+    verify,
+)
+from volplane.webhook_targets import (
+    check_webhook_target,
+    classify_address,
+    parse_ip_literal,
+    validate_webhook_url,
+)
 from workers.webhooks.backoff import (
     REFUSED_PREFIX,
     Decision,
@@ -15,19 +28,6 @@ from workers.webhooks.backoff import (
     decide_after_attempt,
 )
 from workers.webhooks.delivery import AttemptOutcome, build_webhook_headers, deliver_once
-from workers.webhooks.signing import (
-    WebhookVerificationError,
-    new_secret,
-    sign,
-    signature_headers,
-    verify,
-)
-from workers.webhooks.ssrf import (
-    check_webhook_target,
-    classify_address,
-    parse_ip_literal,
-    validate_webhook_url,
-)
 
 __all__ = [
     "REFUSED_PREFIX",

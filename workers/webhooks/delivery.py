@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from client.signing import signature_headers
 from volplane.errors import InvalidWebhookURL, WebhookTargetRefused
+from volplane.webhook_targets import IPAddress, check_webhook_target
 from workers.webhooks.backoff import REFUSED_PREFIX
-from workers.webhooks.signing import signature_headers
-from workers.webhooks.ssrf import IPAddress, check_webhook_target
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,49 @@
+"""The agent's sweep: at start and every ``sweep_seconds``, every connected pool's
+temporaries that no live operation holds are removed (``drivers.leftovers``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from drivers import leftovers
+from drivers.agent.pools import ConnectedPools
+
+log = logging.getLogger(__name__)
+
+
+def sweep_once(pools: ConnectedPools) -> list[Path]:
+    """Sweeps every connected pool; a pool that cannot be read is skipped this round."""
+    removed: list[Path] = []
+    for root in pools.roots():
+        try:
+            found = leftovers.sweep_pool(root)
+        except OSError as exc:
+            log.warning("could not sweep pool %s: %s", root, exc)
+            continue
+        if found.removed:
+            log.info(
+                "removed %d leftovers (%d bytes) in %s: %s",
+                len(found.removed),
+                found.freed_bytes,
+                root,
+                ", ".join(str(p) for p in found.removed),
+            )
+        removed += found.removed
+    return removed
+
+
+def sweep_journal(journal_dir: Path) -> None:
+    """At start only: a journal record half written when the agent died."""
+    for tmp in journal_dir.glob("*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+async def sweep_forever(pools: ConnectedPools, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(sweep_once, pools)
+        except Exception:
+            log.exception("sweep failed")
