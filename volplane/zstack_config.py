@@ -52,7 +52,6 @@ ENTRIES = (
         "expungePeriod",
         "Seconds a Deleted data volume stays recoverable before it is expunged.",
     ),
-    ConfigEntry("volume", "expungeInterval", "Seconds between two looks for volumes to expunge."),
 )
 
 

@@ -416,33 +416,36 @@ def test_deleted_volumes_are_expunged_after_the_expunge_period(
 def test_a_shown_date_finds_its_row_and_pages_without_repeats(
     sdk: ZStackSdk, infra: Infra, path: str
 ) -> None:
-    made = []
+    made: list[str] = []
     for _ in range(3):
+        params = {"name": new_name("t")}
         if path == "/volumes":
-            made.append(_volume(sdk, infra) | {"name": None})
-        else:
-            made.append(_zone(sdk))
-    rows = sdk.query(path, ["createDate>=" + made[0]["createDate"]], sort_by="createDate",
-                     sort_direction="asc").ok()["inventories"]  # fmt: skip
-    assert len(rows) >= 3
+            params |= {"diskSize": 8 * MiB, "primaryStorageUuid": infra.pool["uuid"]}
+        reply = sdk.call(
+            "POST", "/volumes/data" if path == "/volumes" else "/zones", "params", params
+        )
+        made.append(
+            reply.requests[0].headers["X-Job-UUID"]
+            if path == "/api-jobs"
+            else reply.ok()["inventory"]["uuid"]
+        )
+    ours = "uuid?=" + ",".join(made)
+    rows = sdk.query(path, [ours], sort_by="createDate", sort_direction="asc").ok()["inventories"]
+    assert [r["uuid"] for r in rows] == made
     first = rows[0]
     shown = first["createDate"]
     assert shown.endswith("Z") and len(shown.split(".")[1]) == 4  # milliseconds
-    same = sdk.query(path, [f"createDate={shown}", f"uuid={first['uuid']}"]).ok()["inventories"]
+    same = sdk.query(path, [f"createDate={shown}", ours]).ok()["inventories"]
     assert [r["uuid"] for r in same] == [first["uuid"]]
-    at_most = sdk.query(path, [f"createDate<={shown}", f"uuid={first['uuid']}"]).ok()
-    assert [r["uuid"] for r in at_most["inventories"]] == [first["uuid"]]
-    after = sdk.query(path, [f"createDate>{shown}", f"uuid={first['uuid']}"]).ok()
-    assert after["inventories"] == []
+    at_most = sdk.query(path, [f"createDate<={shown}", ours]).ok()["inventories"]
+    assert [r["uuid"] for r in at_most] == [first["uuid"]]
+    later = sdk.query(path, [f"createDate>{shown}", ours]).ok()["inventories"]
+    assert [r["uuid"] for r in later] == made[1:]
     # Keyset paging: each page starts after the last date seen.
-    seen: list[str] = []
-    last = rows[0]["createDate"]
-    seen.append(rows[0]["uuid"])
-    while True:
-        page = sdk.query(path, [f"createDate>{last}"], sort_by="createDate",
-                         sort_direction="asc", limit=1).ok()["inventories"]  # fmt: skip
-        if not page:
-            break
+    seen, last = [first["uuid"]], shown
+    while page := sdk.query(
+        path, [f"createDate>{last}", ours], sort_by="createDate", sort_direction="asc", limit=1
+    ).ok()["inventories"]:
         seen.append(page[0]["uuid"])
         last = page[0]["createDate"]
-    assert seen == [r["uuid"] for r in rows]
+    assert seen == made
