@@ -12,7 +12,7 @@ import pytest
 
 from tests.infra import Infra
 from tests.stack import Stack, new_name
-from tests.zstack_sdk import ZStackSdk
+from tests.zstack_sdk import Reply, ZStackSdk
 
 MiB = 1 << 20
 
@@ -449,3 +449,278 @@ def test_a_shown_date_finds_its_row_and_pages_without_repeats(
         seen.append(page[0]["uuid"])
         last = page[0]["createDate"]
     assert seen == made
+
+
+# --- every other call, as the SDK sends it -----------------------------------------
+
+
+def _inventory(reply: Reply) -> dict:
+    return dict(reply.ok()["inventory"])
+
+
+def test_infrastructure_calls_as_the_sdk_sends_them(
+    sdk: ZStackSdk, infra: Infra, tmp_path: Path
+) -> None:
+    zone = infra.zone["uuid"]
+    cluster = _inventory(
+        sdk.call("POST", "/clusters", "params",
+                 {"zoneUuid": zone, "name": new_name("c"), "hypervisorType": "KVM"},
+                 system_tags=[], user_tags=["sdk"])
+    )  # fmt: skip
+    c = {"uuid": cluster["uuid"]}
+    assert (
+        _inventory(
+            sdk.call("PUT", "/clusters/{uuid}/actions", "updateCluster", c | {"name": "c2"})
+        )["name"]
+        == "c2"
+    )
+    assert (
+        _inventory(
+            sdk.call(
+                "PUT",
+                "/clusters/{uuid}/actions",
+                "changeClusterState",
+                c | {"stateEvent": "disable"},
+            )
+        )["state"]
+        == "Disabled"
+    )
+    assert sdk.query("/clusters", ["__userTag__=sdk", f"uuid={cluster['uuid']}"]).ok()[
+        "inventories"
+    ]
+    assert sdk.call("DELETE", "/clusters/{uuid}", None, c | {"deleteMode": "Permissive"}).ok() == {}
+
+    # A local pool lives on one host: it attaches to that host's cluster only.
+    (tmp_path / "ps").mkdir()
+    local = _inventory(
+        sdk.call("POST", "/primary-storage/local-storage", "params",
+                 {"name": new_name("ps"), "url": str(tmp_path / "ps"),
+                  "hostUuid": infra.host["uuid"]})
+    )  # fmt: skip
+    ps = {"clusterUuid": infra.cluster["uuid"], "primaryStorageUuid": local["uuid"]}
+    path = "/clusters/{clusterUuid}/primary-storage/{primaryStorageUuid}"
+    detached = _inventory(sdk.call("DELETE", path, None, ps))
+    assert infra.cluster["uuid"] not in detached["attachedClusterUuids"]
+    attached = _inventory(sdk.call("POST", path, "params", ps))
+    assert infra.cluster["uuid"] in attached["attachedClusterUuids"]
+    assert sdk.call("DELETE", "/primary-storage/{uuid}", None, {"uuid": local["uuid"]}).ok() == {}
+
+    host = {"uuid": infra.host["uuid"]}
+    assert (
+        _inventory(
+            sdk.call("PUT", "/hosts/{uuid}/actions", "updateHost", host | {"description": "d"})
+        )["description"]
+        == "d"
+    )
+    assert (
+        _inventory(
+            sdk.call(
+                "PUT", "/hosts/{uuid}/actions", "changeHostState", host | {"stateEvent": "enable"}
+            )
+        )["state"]
+        == "Enabled"
+    )
+    assert (
+        _inventory(sdk.call("PUT", "/hosts/{uuid}/actions", "reconnectHost", host))["uuid"]
+        == host["uuid"]
+    )
+    assert sdk.query("/hosts", [f"uuid={host['uuid']}"], fields=["uuid", "name"]).ok()[
+        "inventories"
+    ][0].keys() == {"uuid", "name"}
+
+    pool = {"uuid": infra.pool["uuid"]}
+    assert (
+        _inventory(
+            sdk.call(
+                "PUT",
+                "/primary-storage/{uuid}/actions",
+                "updatePrimaryStorage",
+                pool | {"description": "p"},
+            )
+        )["description"]
+        == "p"
+    )
+    assert (
+        _inventory(
+            sdk.call(
+                "PUT",
+                "/primary-storage/{uuid}/actions",
+                "changePrimaryStorageState",
+                pool | {"stateEvent": "disable"},
+            )
+        )["state"]
+        == "Disabled"
+    )
+    assert (
+        _inventory(
+            sdk.call(
+                "PUT",
+                "/primary-storage/{uuid}/actions",
+                "changePrimaryStorageState",
+                pool | {"stateEvent": "enable"},
+            )
+        )["state"]
+        == "Enabled"
+    )
+    assert (
+        _inventory(
+            sdk.call("PUT", "/primary-storage/{uuid}/actions", "reconnectPrimaryStorage", pool)
+        )["status"]
+        == "Connected"
+    )
+
+    storage = _inventory(
+        sdk.call("POST", "/backup-storage/image-store", "params",
+                 {"name": new_name("bs"), "url": str(tmp_path / "bs"),
+                  "hostname": infra.host["managementIp"], "username": "root",
+                  "password": "secret", "sshPort": 22})
+    )  # fmt: skip
+    assert storage["type"] == "ImageStoreBackupStorage"
+    bs = {"zoneUuid": zone, "backupStorageUuid": storage["uuid"]}
+    assert (
+        zone
+        in _inventory(
+            sdk.call("POST", "/zones/{zoneUuid}/backup-storage/{backupStorageUuid}", "params", bs)
+        )["attachedZoneUuids"]
+    )
+    s = {"uuid": storage["uuid"]}
+    assert (
+        _inventory(
+            sdk.call(
+                "PUT", "/backup-storage/{uuid}/actions", "updateBackupStorage", s | {"name": "bs2"}
+            )
+        )["name"]
+        == "bs2"
+    )
+    assert (
+        _inventory(
+            sdk.call(
+                "PUT",
+                "/backup-storage/{uuid}/actions",
+                "changeBackupStorageState",
+                s | {"stateEvent": "disable"},
+            )
+        )["state"]
+        == "Disabled"
+    )
+    assert (
+        _inventory(sdk.call("PUT", "/backup-storage/{uuid}/actions", "reconnectBackupStorage", s))[
+            "uuid"
+        ]
+        == storage["uuid"]
+    )
+    capacity = sdk.call(
+        "GET", "/backup-storage/capacities", None, {"backupStorageUuids": storage["uuid"]}
+    ).ok()
+    assert capacity["totalCapacity"] > 0
+    assert (
+        zone
+        not in _inventory(
+            sdk.call("DELETE", "/zones/{zoneUuid}/backup-storage/{backupStorageUuid}", None, bs)
+        )["attachedZoneUuids"]
+    )
+    assert sdk.call("DELETE", "/backup-storage/{uuid}", None, s).ok() == {}
+    assert sdk.query("/backup-storage", [f"uuid={storage['uuid']}"]).ok()["inventories"] == []
+
+
+def test_volume_and_snapshot_calls_as_the_sdk_sends_them(sdk: ZStackSdk, infra: Infra) -> None:
+    volume = _volume(sdk, infra)
+    v = {"uuid": volume["uuid"]}
+    assert (
+        _inventory(
+            sdk.call("PUT", "/volumes/{uuid}/actions", "resizeDataVolume", v | {"size": 12 * MiB})
+        )["size"]
+        == 12 * MiB
+    )
+    assert (
+        _inventory(
+            sdk.call(
+                "PUT",
+                "/volumes/data/resize/{uuid}/actions",
+                "resizeDataVolume",
+                v | {"size": 16 * MiB},
+            )
+        )["size"]
+        == 16 * MiB
+    )
+    assert (
+        _inventory(
+            sdk.call(
+                "PUT", "/volumes/{uuid}/actions", "changeVolumeState", v | {"stateEvent": "disable"}
+            )
+        )["state"]
+        == "Disabled"
+    )
+    assert (
+        _inventory(
+            sdk.call(
+                "PUT", "/volumes/{uuid}/actions", "changeVolumeState", v | {"stateEvent": "enable"}
+            )
+        )["state"]
+        == "Enabled"
+    )
+    assert (
+        _inventory(sdk.call("PUT", "/volumes/{uuid}/actions", "syncVolumeSize", v))["actualSize"]
+        > 0
+    )
+    snap = {"volumeUuid": volume["uuid"], "name": "s1", "description": "first"}
+    first = _inventory(sdk.call("POST", "/volumes/{volumeUuid}/volume-snapshots", "params", snap))
+    second = _inventory(
+        sdk.call("POST", "/volumes/{volumeUuid}/volume-snapshots", "params", snap | {"name": "s2"})
+    )
+    s1 = {"uuid": first["uuid"]}
+    assert (
+        _inventory(
+            sdk.call(
+                "PUT",
+                "/volume-snapshots/{uuid}/actions",
+                "updateVolumeSnapshot",
+                s1 | {"name": "one"},
+            )
+        )["name"]
+        == "one"
+    )
+    reverted = sdk.call("PUT", "/volume-snapshots/{uuid}/actions", "revertVolumeFromSnapshot", s1)
+    assert reverted.status == 200, reverted.error
+    clone = _inventory(
+        sdk.call("POST", "/volumes/data/from/volume-snapshots/{volumeSnapshotUuid}", "params",
+                 {"volumeSnapshotUuid": second["uuid"], "name": new_name("c"), "linked": True})
+    )  # fmt: skip
+    assert clone["parentSnapshotUuid"] == second["uuid"]
+    flat = _inventory(
+        sdk.call("PUT", "/volumes/{uuid}/actions", "flattenVolume", {"uuid": clone["uuid"]})
+    )
+    assert flat["parentSnapshotUuid"] is None
+    assert (
+        sdk.call(
+            "DELETE",
+            "/volume-snapshots/{uuid}",
+            None,
+            {"uuid": second["uuid"], "deleteMode": "Permissive"},
+        ).ok()
+        == {}
+    )
+    assert [
+        s["uuid"]
+        for s in sdk.query("/volume-snapshots", [f"volumeUuid={volume['uuid']}"]).ok()[
+            "inventories"
+        ]
+    ] == [first["uuid"]]
+
+
+def test_account_calls_as_the_sdk_sends_them(sdk: ZStackSdk, production_stack: Stack) -> None:
+    from volplane.passwords import sha512_hex
+
+    name = new_name("acct")
+    account = _inventory(
+        sdk.call("POST", "/accounts", "params", {"name": name, "password": sha512_hex("pw")})
+    )
+    assert (
+        sdk.query("/accounts", [f"name={name}"]).ok()["inventories"][0]["uuid"] == account["uuid"]
+    )
+    tenant = ZStackSdk(production_stack)
+    tenant.login(name, sha512_hex("pw"))
+    assert tenant.query("/accounts", []).ok()["inventories"][0]["uuid"] == account["uuid"]
+    refused = tenant.call("POST", "/disk-offerings", "params", {"name": "x", "diskSize": MiB})
+    assert refused.status == 403  # disk offerings are the admin's
+    assert tenant.query("/disk-offerings", []).status == 200
