@@ -72,7 +72,11 @@ def test_local_pool_lifecycle(production_stack: Stack, tmp_path: Path) -> None:
     with running_agent(tmp_path / "h") as agent:
         infra = infrastructure(admin, agent, tmp_path)
         pool = infra.pool
-        assert pool["type"] == "local-storage" and pool["status"] == "Connected"
+        assert (
+            pool["type"] == "LocalStorage"
+            and pool["poolType"] == "local-storage"
+            and pool["status"] == "Connected"
+        )
         assert pool["attachedClusterUuids"] == [infra.cluster["uuid"]]
         total, available = statvfs(pool["mountPath"])
         assert pool["totalCapacity"] == total == pool["totalPhysicalCapacity"]
