@@ -327,19 +327,20 @@ def _set(sdk: ZStackSdk, name: str, value: str) -> dict:
 
 @pytest.fixture
 def policy(sdk: ZStackSdk) -> Iterator[Callable[[str, str], dict]]:
-    """Changes volume.* global configs for one test, then puts ZStack's defaults back."""
+    """Changes volume.* global configs for one test, then puts the stack's back (the
+    test stacks start with Direct, see tests/conftest.py)."""
+    configs = sdk.query("/global-configurations", ["category=volume"]).ok()["inventories"]
     yield lambda name, value: _set(sdk, name, value)
-    _set(sdk, "deletionPolicy", "Delay")
-    _set(sdk, "expungePeriod", "259200")
+    for config in configs:
+        _set(sdk, config["name"], config["value"])
 
 
 def test_deleted_volumes_are_kept_recoverable_under_zstacks_default_policy(
-    sdk: ZStackSdk, infra: Infra
+    sdk: ZStackSdk, infra: Infra, policy: Callable[[str, str], dict]
 ) -> None:
     configs = sdk.query("/global-configurations", ["category=volume"]).ok()["inventories"]
-    by_name = {c["name"]: c for c in configs}
-    assert by_name["deletionPolicy"]["defaultValue"] == "Delay"
-    assert by_name["expungePeriod"]["defaultValue"] == "259200"
+    assert {c["name"] for c in configs} == {"deletionPolicy", "expungePeriod"}
+    assert policy("deletionPolicy", "Delay")["value"] == "Delay"
     volume = _volume(sdk, infra)
     allocated = _pool(sdk, infra)["allocatedCapacity"]
     assert sdk.call("DELETE", "/volumes/{uuid}", None, {"uuid": volume["uuid"]}).ok() == {}
@@ -397,6 +398,7 @@ def test_direct_and_never_policies(
 def test_deleted_volumes_are_expunged_after_the_expunge_period(
     sdk: ZStackSdk, infra: Infra, policy: Callable[[str, str], dict]
 ) -> None:
+    policy("deletionPolicy", "Delay")
     policy("expungePeriod", "1")
     volume = _volume(sdk, infra)
     sdk.call("DELETE", "/volumes/{uuid}", None, {"uuid": volume["uuid"]}).ok()
