@@ -101,7 +101,8 @@ def _initial_volume(
     inventory = {
         "uuid": uuid,
         "name": name,
-        "type": "block",
+        "type": "Data",
+        "kind": "block",
         "primaryStorageUuid": pool.uuid,
         "size": size,
         "actualSize": 0,
