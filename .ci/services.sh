@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs and starts what volplane's tests need: qemu-img, Redis, PostgreSQL, Chromium.
+# Installs and starts what volplane's tests need: qemu-img, Redis, PostgreSQL, Chromium,
+# sshd and iproute2, and the network-storage servers (NFS).
 # Idempotent: does nothing for what is already there and running.
 set -euo pipefail
 
@@ -10,6 +11,18 @@ command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v losetup >/dev/null 2>&1 || need_apt+=(mount)
 command -v mkfs.ext4 >/dev/null 2>&1 || need_apt+=(e2fsprogs)
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
+# Network pools (tests/netstore.py): NFS served by nfs-ganesha (VFS) and its own rpcbind
+# in a network namespace, reached by qemu's nfs:// driver and libnfs; no kernel client.
+command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
+command -v ganesha.nfsd >/dev/null 2>&1 || need_apt+=(nfs-ganesha)
+[ -e /usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so ] || need_apt+=(nfs-ganesha-vfs)
+command -v rpcbind >/dev/null 2>&1 || need_apt+=(rpcbind)
+command -v nfs-ls >/dev/null 2>&1 || need_apt+=(libnfs-utils)
+ls /usr/lib/x86_64-linux-gnu/qemu/block-nfs.so >/dev/null 2>&1 || need_apt+=(qemu-block-extra)
+# Test hosts on a real network (tests/netns.py): namespaces, and an sshd in each.
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # `make bench` measures backups against restic and borg.
 command -v restic >/dev/null 2>&1 || need_apt+=(restic)
 command -v borg >/dev/null 2>&1 || need_apt+=(borgbackup)

@@ -12,13 +12,13 @@ from api.auth import authenticate
 from api.body import action_params, create_params, query_params, read_json, resource_uuid_of
 from api.submit import submit
 from volplane.errors import InvalidParameter
-from volplane.runtime import Runtime
+from volplane.operation import Operation
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def create_endpoint(
-    api_name: str,
+    operation: Operation[Any],
     *,
     name: str,
     from_path: Mapping[str, str] | None = None,
@@ -39,16 +39,21 @@ def create_endpoint(
         for path_name, param in path_params.items():
             params[param] = request.path_params[path_name]
         return await submit(
-            request, caller, api_name, params, resource_uuid=resource_uuid_of(params), raw_body=body
+            request,
+            caller,
+            operation,
+            params,
+            resource_uuid=resource_uuid_of(params),
+            raw_body=body,
         )
 
     endpoint.__name__ = endpoint.__qualname__ = name
-    endpoint.api_name = api_name  # type: ignore[attr-defined]  # for api/openapi.py
+    endpoint.api_name = operation.api_name  # type: ignore[attr-defined]  # for api/openapi.py
     return endpoint
 
 
 def attachment_endpoint(
-    api_name: str, *, name: str, resource: tuple[str, str], target: tuple[str, str]
+    operation: Operation[Any], *, name: str, resource: tuple[str, str], target: tuple[str, str]
 ) -> Endpoint:
     """``POST|DELETE /v1/<targets>/{t}/<things>/{r}``: attach a resource to a target or
     detach it, serialized on the resource. ``resource`` and ``target`` are each
@@ -70,21 +75,21 @@ def attachment_endpoint(
                 raise InvalidParameter(f"unknown parameters: {sorted(extra)}")
         uuid = path[resource[0]]
         params = {target[1]: path[target[0]], resource[1]: uuid}
-        return await submit(request, caller, api_name, params, resource_uuid=uuid, raw_body=body)
+        return await submit(request, caller, operation, params, resource_uuid=uuid, raw_body=body)
 
     endpoint.__name__ = endpoint.__qualname__ = name
-    endpoint.api_name = api_name  # type: ignore[attr-defined]  # for api/openapi.py
+    endpoint.api_name = operation.api_name  # type: ignore[attr-defined]  # for api/openapi.py
     return endpoint
 
 
 def actions_endpoint(
-    actions: Mapping[str, str],
+    actions: Mapping[str, Operation[Any]],
     *,
     name: str,
     path_fields: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Endpoint:
     """``PUT /v1/<things>/{uuid}/actions``: ``{"<action>": {...}}`` → that operation,
-    serialized on the resource. ``actions`` maps action names to operation names;
+    serialized on the resource. ``actions`` maps action names to operations;
     ``path_fields`` names the path's uuid as those ZStack actions name it that do not
     call it ``uuid`` (see ``api.body.action_params``)."""
     allowed = set(actions)
@@ -107,11 +112,13 @@ def actions_endpoint(
 
     endpoint.__name__ = endpoint.__qualname__ = name
     # Declared for the OpenAPI generator (api/openapi.py), which documents each action.
-    endpoint.action_table = dict(actions)  # type: ignore[attr-defined]
+    endpoint.action_table = {  # type: ignore[attr-defined]
+        action: operation.api_name for action, operation in actions.items()
+    }
     return endpoint
 
 
-def delete_endpoint(api_name: str, *, name: str) -> Endpoint:
+def delete_endpoint(operation: Operation[Any], *, name: str) -> Endpoint:
     """``DELETE /v1/<things>/{uuid}[?deleteMode=...]``: the query string is the request.
 
     The path names the resource: a ``uuid`` in the query string must be the path's.
@@ -121,23 +128,22 @@ def delete_endpoint(api_name: str, *, name: str) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         caller = await authenticate(request)
         uuid = request.path_params["uuid"]
-        query = known_query(request, api_name)
+        query = known_query(request, operation)
         return await submit(
             request,
             caller,
-            api_name,
+            operation,
             {**query, "uuid": uuid},
             resource_uuid=uuid,
             raw_body=query,
         )
 
     endpoint.__name__ = endpoint.__qualname__ = name
-    endpoint.api_name = api_name  # type: ignore[attr-defined]  # for api/openapi.py
+    endpoint.api_name = operation.api_name  # type: ignore[attr-defined]  # for api/openapi.py
     return endpoint
 
 
-def known_query(request: Request, api_name: str) -> dict[str, str]:
-    """The query parameters of a ``DELETE``/``GET`` that operation ``api_name`` knows."""
-    runtime: Runtime = request.app.state.runtime
-    model = runtime.operations.get(api_name).request_model
-    return query_params(request, known=model.model_fields, path=request.path_params)
+def known_query(request: Request, operation: Operation[Any]) -> dict[str, str]:
+    """The query parameters of a ``DELETE``/``GET`` that ``operation`` knows."""
+    known = operation.request_model.model_fields
+    return query_params(request, known=known, path=request.path_params)

@@ -24,6 +24,14 @@ def query_pairs(request: Request) -> list[tuple[str, str]]:
     return [(k, v) for k, v in request.query_params.multi_items() if k in QUERY_KEYS]
 
 
+def project(inventories: list[dict[str, Any]], names: Any) -> list[dict[str, Any]]:
+    """``fields=``: only the named fields of each inventory (all when none are named).
+    Every queryable field is in its inventory (tests/unit/test_inventory_fields.py)."""
+    if not names:
+        return inventories
+    return [{name: inventory.get(name) for name in names} for inventory in inventories]
+
+
 async def list_collection(request: Request, resource: str) -> Response:
     runtime: Runtime = request.app.state.runtime
     caller = await authenticate(request)
@@ -44,8 +52,7 @@ async def list_collection(request: Request, resource: str) -> Response:
     if spec.count:
         return JSONResponse({"total": result.total})
     inventories = [inventory_of(resource, row) for row in result.rows]
-    if spec.fields:
-        inventories = [{k: inv.get(k) for k in spec.fields} for inv in inventories]
+    inventories = project(inventories, spec.fields)
     body: dict[str, Any] = {"inventories": inventories}
     if result.total is not None:
         body["total"] = result.total

@@ -32,8 +32,8 @@ from typing import Any, TypeVar
 import zstandard
 
 from drivers import qcow2, scratch
+from drivers.backends.base import PoolBackend
 from drivers.chunkstore import ChunkStore, require_manifest
-from drivers.durable import durable_replace, writing_behind
 from schemas.agent import ImageInfo
 from volplane.chunking import (
     CHUNK_SIZE,
@@ -205,7 +205,7 @@ class _ChunkWorker:
 
 
 def backup_image(
-    src: Path,
+    src: qcow2.Image,
     store: ChunkStore,
     *,
     backup_uuid: str,
@@ -227,9 +227,15 @@ def backup_image(
     raw: Path | None = None
     heartbeat = _PinHeartbeat(store, backup_uuid)
     try:
-        layout = image_layout(src)
-        if any(s.data and s.host_offset is None for s in layout.spans):
-            raw = (scratch_dir or src.parent) / f".{backup_uuid}{RAW_PART_SUFFIX}"
+        # An image the agent cannot read directly (on a network pool) is read through
+        # qemu into a local sparse raw file first, as are images without host offsets.
+        layout = image_layout(src) if isinstance(src, Path) else None
+        if layout is None or any(s.data and s.host_offset is None for s in layout.spans):
+            if scratch_dir is None and not isinstance(src, Path):
+                raise InvalidStoragePath(f"reading {src} needs a local scratch folder")
+            folder = scratch_dir or Path(src).parent
+            folder.mkdir(parents=True, exist_ok=True)
+            raw = folder / f".{backup_uuid}{RAW_PART_SUFFIX}"
             scratch.hold(raw)
             raw.unlink(missing_ok=True)
             qcow2.run(
@@ -356,23 +362,30 @@ class _RestoreWorker:
 def restore_image(
     store: ChunkStore,
     backup_uuid: str,
-    dst: Path,
+    dst: qcow2.Image,
     *,
+    files: PoolBackend = qcow2.LOCAL_FILES,
+    scratch_dir: Path | None = None,
     workers: int | None = None,
     on_progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
 ) -> ImageInfo:
     """Writes backup ``backup_uuid`` into a new qcow2 at ``dst``, verifying every chunk."""
-    if dst.exists():
+    if files.exists(str(dst)):
         raise InvalidStoragePath(f"{dst} already exists")
     manifest = require_manifest(store, backup_uuid)
-    raw = raw_part_path(dst)
+    if scratch_dir is not None:
+        scratch_dir.mkdir(parents=True, exist_ok=True)
+        raw = scratch_dir / f".{backup_uuid}{RAW_PART_SUFFIX}"
+    else:
+        raw = raw_part_path(Path(dst))
     part = qcow2.part_path(dst)
     progress = _Percent(manifest.data_bytes, on_progress, 0, 90)
-    with scratch.holding(raw, part):
+    local_part = files.local_path(str(part))
+    with scratch.holding(raw, *([local_part] if local_part is not None else [])):
         try:
             raw.unlink(missing_ok=True)
-            part.unlink(missing_ok=True)
+            files.remove(str(part))
             fd = os.open(raw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
                 os.ftruncate(fd, manifest.virtual_size)
@@ -387,7 +400,7 @@ def restore_image(
                 os.close(fd)
             if should_cancel is not None and should_cancel():
                 raise JobCancelled(f"restore of backup {backup_uuid} was cancelled")
-            with writing_behind(part):
+            with files.writing_behind(str(part)):
                 qcow2.run(
                     [
                         qcow2.QEMU_IMG,
@@ -400,12 +413,13 @@ def restore_image(
                         str(part),
                     ]
                 )
-            durable_replace(part, dst)
+            files.finish(str(part), str(dst))
         except BaseException:
-            part.unlink(missing_ok=True)
+            files.remove(str(part))
             raise
         finally:
             raw.unlink(missing_ok=True)
     if on_progress is not None:
         on_progress(100)
-    return qcow2.standalone_info(dst)
+    local = files.local_path(str(dst))
+    return qcow2.standalone_info(local) if local is not None else qcow2.info(dst)

@@ -7,6 +7,7 @@ import re
 import shutil
 import socket
 import subprocess
+from functools import cache
 from pathlib import Path
 
 from schemas.agent import BlockDevice, HostFacts
@@ -27,6 +28,7 @@ def qemu_img_version(binary: str = "qemu-img") -> str | None:
     return found.group(1) if found else None
 
 
+@cache
 def by_id_names(by_id_dir: Path = DISK_BY_ID) -> dict[str, list[str]]:
     """Device name (``sda``) to its ``/dev/disk/by-id`` links (WWN, serial...)."""
     names: dict[str, list[str]] = {}
@@ -62,10 +64,11 @@ def block_devices(sys_block: Path = SYS_BLOCK, by_id_dir: Path = DISK_BY_ID) -> 
 def pool_support() -> tuple[list[str], dict[str, str]]:
     """Pool types this host can run, and why it cannot run the others."""
     from drivers import disk, netmount
+    from drivers.backends import nfs
 
     reasons = {
         "disk": disk.unsupported_reason(),
-        "nfs": netmount.unsupported_reason("nfs"),
+        "nfs": nfs.unsupported_reason(),
         "samba": netmount.unsupported_reason("samba"),
     }
     supported = ["local-storage", "smp", *(kind for kind, why in reasons.items() if why is None)]

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from drivers import scratch
-from drivers.durable import durable_replace, writing_behind
+from drivers.backends.base import PoolBackend
+from drivers.backends.directory import DirectoryBackend
 from schemas.agent import Extent, ImageInfo
 from volplane.errors import DriverCommandFailed, InvalidParameter, InvalidStoragePath, JobCancelled
 
@@ -33,15 +34,20 @@ PART_SUFFIX = ".part"
 
 ProgressCallback = Callable[[int], None]
 CancelCheck = Callable[[], bool]
+# What qemu opens: a local path, or a URL of a network pool (``nfs://server/export/x``).
+# URLs stay strings: a Path would fold their double slash.
+Image = str | Path
+# Local files, when no pool backend is given.
+LOCAL_FILES: PoolBackend = DirectoryBackend(Path("/"))
 
 # --- argument building (pure) ----------------------------------------------
 
 
 def create_argv(
-    path: Path,
+    path: Image,
     *,
     size: int | None = None,
-    backing: Path | None = None,
+    backing: Image | None = None,
     backing_format: str = FORMAT,
 ) -> list[str]:
     if size is None and backing is None:
@@ -55,7 +61,7 @@ def create_argv(
     return argv
 
 
-def info_argv(path: Path, *, backing_chain: bool = False, fmt: str | None = FORMAT) -> list[str]:
+def info_argv(path: Image, *, backing_chain: bool = False, fmt: str | None = FORMAT) -> list[str]:
     # -U reads images a running VM holds open; the lock is only advisory for reads.
     argv = [QEMU_IMG, "info", "--output=json", "-U"]
     if fmt is not None:
@@ -65,11 +71,11 @@ def info_argv(path: Path, *, backing_chain: bool = False, fmt: str | None = FORM
     return [*argv, str(path)]
 
 
-def commit_argv(path: Path) -> list[str]:
+def commit_argv(path: Image) -> list[str]:
     return [QEMU_IMG, "commit", "-q", "-f", FORMAT, str(path)]
 
 
-def rebase_argv(path: Path, backing: Path | None, *, unsafe: bool = False) -> list[str]:
+def rebase_argv(path: Image, backing: Image | None, *, unsafe: bool = False) -> list[str]:
     """A ``None`` backing flattens: the image keeps its data and loses its parent."""
     argv = [QEMU_IMG, "rebase", "-q", "-f", FORMAT]
     if unsafe:
@@ -82,7 +88,7 @@ def rebase_argv(path: Path, backing: Path | None, *, unsafe: bool = False) -> li
 
 
 def convert_argv(
-    src: Path, dst: Path, *, compress: bool = False, rate_limit: int | None = None
+    src: Image, dst: Image, *, compress: bool = False, rate_limit: int | None = None
 ) -> list[str]:
     argv = [QEMU_IMG, "convert", "-p", "-f", FORMAT, "-O", FORMAT]
     if compress:
@@ -92,25 +98,27 @@ def convert_argv(
     return [*argv, str(src), str(dst)]
 
 
-def resize_argv(path: Path, size: int) -> list[str]:
+def resize_argv(path: Image, size: int) -> list[str]:
     return [QEMU_IMG, "resize", "-q", "-f", FORMAT, str(path), str(size)]
 
 
-def map_argv(path: Path) -> list[str]:
+def map_argv(path: Image) -> list[str]:
     return [QEMU_IMG, "map", "--output=json", "-U", "-f", FORMAT, str(path)]
 
 
-def compare_argv(first: Path, second: Path) -> list[str]:
+def compare_argv(first: Image, second: Image) -> list[str]:
     return [QEMU_IMG, "compare", "-q", "-U", "-f", FORMAT, "-F", FORMAT, str(first), str(second)]
 
 
-def write_pattern_argv(path: Path, *, offset: int, length: int, pattern: int) -> list[str]:
+def write_pattern_argv(path: Image, *, offset: int, length: int, pattern: int) -> list[str]:
     return [QEMU_IO, "-f", FORMAT, "-c", f"write -P {pattern:#x} {offset} {length}", str(path)]
 
 
-def part_path(dst: Path) -> Path:
+def part_path(dst: Image) -> Image:
     """Where convert writes before the result is complete and renamed into place."""
-    return dst.with_name(dst.name + PART_SUFFIX)
+    if isinstance(dst, Path):
+        return dst.with_name(dst.name + PART_SUFFIX)
+    return dst + PART_SUFFIX
 
 
 # --- output parsing (pure) -------------------------------------------------
@@ -222,7 +230,7 @@ def _json(argv: Sequence[str]) -> Any:
     return json.loads(run(argv).stdout)
 
 
-def info(path: Path) -> ImageInfo:
+def info(path: Image) -> ImageInfo:
     return parse_info(_json(info_argv(path)))
 
 
@@ -247,19 +255,25 @@ def standalone_info(path: Path) -> ImageInfo:
     )
 
 
-def backing_chain(path: Path) -> list[ImageInfo]:
+def backing_chain(path: Image) -> list[ImageInfo]:
     """The image first, then its backing files down to the base."""
     return [parse_info(item) for item in _json(info_argv(path, backing_chain=True))]
 
 
-def _refuse_existing(path: Path) -> None:
-    if path.exists() or path.is_symlink():
+def _refuse_existing(path: Image, files: PoolBackend) -> None:
+    if files.exists(str(path)):
         raise InvalidStoragePath(f"{path} already exists")
 
 
-def create(path: Path, *, size: int | None = None, backing: Path | None = None) -> ImageInfo:
+def create(
+    path: Image,
+    *,
+    size: int | None = None,
+    backing: Image | None = None,
+    files: PoolBackend = LOCAL_FILES,
+) -> ImageInfo:
     """A new image; with ``backing`` it adopts that image's contents (and size if none given)."""
-    _refuse_existing(path)
+    _refuse_existing(path, files)
     backing_format = FORMAT
     if backing is not None:
         # The adopted image may be raw; probing is acceptable here because the backing
@@ -269,23 +283,23 @@ def create(path: Path, *, size: int | None = None, backing: Path | None = None) 
     return info(path)
 
 
-def create_overlay(path: Path, backing: Path) -> ImageInfo:
+def create_overlay(path: Image, backing: Image, *, files: PoolBackend = LOCAL_FILES) -> ImageInfo:
     """A new, empty qcow2 on top of ``backing``: how snapshots and linked clones start."""
-    _refuse_existing(path)
+    _refuse_existing(path, files)
     run(create_argv(path, backing=backing))
     return info(path)
 
 
-def commit(path: Path) -> None:
+def commit(path: Image) -> None:
     run(commit_argv(path))
 
 
-def rebase(path: Path, backing: Path | None, *, unsafe: bool = False) -> ImageInfo:
+def rebase(path: Image, backing: Image | None, *, unsafe: bool = False) -> ImageInfo:
     run(rebase_argv(path, backing, unsafe=unsafe))
     return info(path)
 
 
-def resize(path: Path, size: int) -> ImageInfo:
+def resize(path: Image, size: int) -> ImageInfo:
     """Grow only: shrinking a disk under a guest loses data."""
     current = info(path).virtual_size
     if size < current:
@@ -295,24 +309,25 @@ def resize(path: Path, size: int) -> ImageInfo:
     return info(path)
 
 
-def map_extents(path: Path) -> list[Extent]:
+def map_extents(path: Image) -> list[Extent]:
     return parse_map(_json(map_argv(path)))
 
 
-def compare(first: Path, second: Path) -> bool:
+def compare(first: Image, second: Image) -> bool:
     """True when both images show the guest the same bytes."""
     return run(compare_argv(first, second), ok_codes=(0, 1)).returncode == 0
 
 
-def write_pattern(path: Path, *, offset: int, length: int, pattern: int) -> None:
+def write_pattern(path: Image, *, offset: int, length: int, pattern: int) -> None:
     """Writes ``length`` bytes of ``pattern`` as a guest would (tests and benchmarks)."""
     run(write_pattern_argv(path, offset=offset, length=length, pattern=pattern))
 
 
 def convert(
-    src: Path,
-    dst: Path,
+    src: Image,
+    dst: Image,
     *,
+    files: PoolBackend = LOCAL_FILES,
     compress: bool = False,
     rate_limit: int | None = None,
     on_progress: ProgressCallback | None = None,
@@ -324,10 +339,11 @@ def convert(
     The copy is written beside ``dst`` and renamed when complete, so ``dst`` never
     holds a partial image; a cancelled or failed copy leaves nothing behind.
     """
-    _refuse_existing(dst)
+    _refuse_existing(dst, files)
     part = part_path(dst)
-    with scratch.holding(part):
-        part.unlink(missing_ok=True)  # left by an agent that died mid-copy
+    local_part = files.local_path(str(part))
+    with scratch.holding(*([local_part] if local_part is not None else [])):
+        files.remove(str(part))  # left by an agent that died mid-copy
         argv = convert_argv(src, part, compress=compress, rate_limit=rate_limit)
         parser = ProgressParser()
         try:
@@ -336,7 +352,7 @@ def convert(
                     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr_file)
                 except OSError as exc:
                     raise command_failure(argv, None, str(exc)) from exc
-                with writing_behind(part):
+                with files.writing_behind(str(part)):
                     cancelled = _pump(proc, parser, on_progress, should_cancel, poll_interval)
                 if cancelled:
                     raise JobCancelled(f"copy of {src} to {dst} was cancelled")
@@ -344,13 +360,14 @@ def convert(
                     stderr_file.seek(0)
                     stderr = stderr_file.read().decode(errors="replace")
                     raise command_failure(argv, proc.returncode, stderr)
-            durable_replace(part, dst)
+            files.finish(str(part), str(dst))
         except BaseException:
-            part.unlink(missing_ok=True)
+            files.remove(str(part))
             raise
     if on_progress is not None and parser.percent != 100:
         on_progress(100)
-    return standalone_info(dst)
+    local = files.local_path(str(dst))
+    return standalone_info(local) if local is not None else info(dst)
 
 
 def _pump(

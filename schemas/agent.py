@@ -187,6 +187,10 @@ class Checksum(AgentModel):
 class Health(AgentModel):
     status: str
     version: str
+    release: str | None = None  # the deployed release (drivers/release.py), if deployed
+    qemu_img: bool = Field(
+        default=True, description="qemu-img is installed; a host without it takes no work."
+    )
 
 
 class BlockDevice(AgentModel):

@@ -46,6 +46,9 @@ class Host(Base):
     management_ip: Mapped[str] = mapped_column(String(255))
     agent_port: Mapped[int] = mapped_column(Integer, default=7070)
     agent_token: Mapped[str] = mapped_column(String(512))  # never shown in inventories
+    # Hosts added over SSH (their agent deployed by volplane); None for token-added ones.
+    ssh_username: Mapped[str | None] = mapped_column(String(255), default=None)
+    ssh_port: Mapped[int | None] = mapped_column(Integer, default=None)
     state: Mapped[str] = mapped_column(String(16), default="Enabled", index=True)
     status: Mapped[str] = mapped_column(String(16), default="Connecting", index=True)
     hypervisor_type: Mapped[str] = mapped_column(String(32), default="KVM")
@@ -62,6 +65,18 @@ class Host(Base):
     def agent_url(self) -> str:
         host = f"[{self.management_ip}]" if ":" in self.management_ip else self.management_ip
         return f"http://{host}:{self.agent_port}"
+
+
+class ManagementKey(Base):
+    """The management node's SSH key: authorized on hosts at deploy, so that reconnecting
+    a host (redeploying its agent) needs no password."""
+
+    __tablename__ = "management_keys"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    private_key: Mapped[str] = mapped_column(Text)  # never shown
+    public_key: Mapped[str] = mapped_column(Text)
+    create_date: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class PrimaryStorage(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from schemas.requests import Description, Name, RequestModel, ResourceRef, Tagged, Uuid
 
@@ -44,24 +44,39 @@ class ChangeClusterState(ResourceRef):
 
 
 class AddKvmHost(Tagged):
-    """What the job records. The agent token travels as a job secret, never in here."""
+    """What the job records. The password (or agent token) travels as a job secret,
+    never in here.
+
+    ``username`` set: volplane reaches the host over SSH at ``managementIp:sshPort``
+    and deploys its agent (ZStack's AddKVMHost). Otherwise the agent already runs at
+    ``managementIp:agentPort`` and its token was given (volplane's extension).
+    """
 
     clusterUuid: Uuid
     name: Name
     description: Description | None = None
     managementIp: Address
-    agentPort: Port = 7070
+    agentPort: Port | None = None
+    username: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    sshPort: Port = 22
     resourceUuid: Uuid | None = None
 
 
 class AddKvmHostParams(AddKvmHost):
-    """What a client sends. ZStack's ssh fields are accepted and ignored: volplane
-    reaches hosts through their agent, not ssh."""
+    """What a client sends: ZStack's ``username``/``password``/``sshPort``, or an
+    ``agentToken`` of an agent already running."""
 
-    agentToken: Annotated[str, StringConstraints(min_length=1, max_length=512)]
-    username: str | None = None
-    password: str | None = None
-    sshPort: Port | None = None
+    agentToken: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = None
+
+    @model_validator(mode="after")
+    def _credentials(self) -> AddKvmHostParams:
+        if self.agentToken is None and (self.username is None or self.password is None):
+            raise ValueError(
+                "give username and password (volplane deploys the agent over SSH), "
+                "or the agentToken of an agent already running"
+            )
+        return self
 
 
 class UpdateHost(ResourceRef):

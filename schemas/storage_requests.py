@@ -6,7 +6,15 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from schemas.requests import Description, Name, RequestModel, ResourceRef, Tagged, Uuid
+from schemas.requests import (
+    Description,
+    Name,
+    RequestModel,
+    ResourceRef,
+    Tagged,
+    Uuid,
+    VolumeSize,
+)
 
 
 class CreateDataVolume(Tagged):
@@ -15,7 +23,8 @@ class CreateDataVolume(Tagged):
 
     name: Name
     diskOfferingUuid: Uuid | None = None
-    diskSize: int | None = Field(default=None, ge=0)
+    # 0 means none (ZStack's Java SDK sends it beside an offering).
+    diskSize: VolumeSize | Literal[0] | None = None
     primaryStorageUuid: Uuid | None = None
     backingFile: str | None = Field(default=None, min_length=1, max_length=1024)
     description: Description | None = None
@@ -58,7 +67,7 @@ class DeleteVolume(ResourceRef):
 
 
 class ResizeDataVolume(ResourceRef):
-    size: int = Field(gt=0)
+    size: VolumeSize
 
 
 class UpdateVolume(ResourceRef):

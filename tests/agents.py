@@ -48,7 +48,12 @@ class AgentProcess:
         host: str = "127.0.0.1",
         port: int | None = None,
         startup_timeout: float = 15.0,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
     ) -> None:
+        """``command`` runs the agent (``[".../bin/volplane", "agent"]``); by default
+        ``python -m drivers.agent`` of this checkout."""
         self.base_dir = base_dir
         self.data_dir = base_dir / "agent-data"
         self.log_path = base_dir / "agent.log"
@@ -56,6 +61,9 @@ class AgentProcess:
         self.host = host
         self.port = port or free_port(host)
         self.startup_timeout = startup_timeout
+        self.extra_args = extra_args
+        self.env = dict(env or {})  # extra environment, e.g. a PATH without qemu-img
+        self.command = command
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._paused = False
@@ -83,21 +91,24 @@ class AgentProcess:
                 filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
             ),
         }
+        command = [sys.executable, "-m", "drivers.agent"]
+        if self.command is not None:  # an installed volplane: nothing of this checkout
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            command = self.command
         self._proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "drivers.agent",
+                *command,
                 "--listen",
                 f"{self.host}:{self.port}",
                 "--data-dir",
                 str(self.data_dir),
+                *self.extra_args,
             ],
             # The token goes through the environment so it never shows in `ps`.
-            env={**env, "VOLPLANE_AGENT_TOKEN": self.token},
+            env={**env, **self.env, "VOLPLANE_AGENT_TOKEN": self.token},
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
+            cwd=REPO_ROOT if self.command is None else self.base_dir,
         )
         self._wait_healthy()
 
@@ -165,10 +176,15 @@ class AgentProcess:
 
 @contextmanager
 def running_agent(
-    base_dir: Path, *, token: str | None = None, port: int | None = None
+    base_dir: Path,
+    *,
+    token: str | None = None,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    command: list[str] | None = None,
 ) -> Iterator[AgentProcess]:
     """A started agent, stopped (or killed, if it hangs) on exit."""
-    agent = AgentProcess(base_dir, token=token, port=port)
+    agent = AgentProcess(base_dir, token=token, port=port, env=env, command=command)
     agent.start()
     try:
         yield agent

@@ -3,12 +3,14 @@ mode (SQLite database and broker), started once per test session."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
+from tests.netns import NetHosts, network_hosts
 from tests.services import postgres_database, redis_server
 from tests.stack import Stack
 
@@ -70,3 +72,23 @@ def embedded_stack(make_stack: StackFactory) -> Stack:
 def stack(request: pytest.FixtureRequest) -> Stack:
     """Each test using this runs against both deployment modes."""
     return request.getfixturevalue(f"{request.param}_stack")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def net_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NetHosts]:
+    """Three hosts on a real (namespaced) network, each with its own sshd."""
+    with network_hosts(3, tmp_path_factory.mktemp("netns")) as net:
+        yield net
+
+
+@pytest.fixture(scope="session")
+def ssh_stack(make_stack: StackFactory, net_hosts: NetHosts) -> Stack:
+    """A production stack that adds ``net_hosts`` over SSH: their agents live in each
+    host's private dir and run on this test's Python (which has the agent's libraries)."""
+    return make_stack(
+        "production",
+        workers=1,
+        VOLPLANE_HOST_AGENT_HOME=str(net_hosts.private_root / "agent"),
+        VOLPLANE_HOST_PYTHON=sys.executable,
+        VOLPLANE_SSH_TIMEOUT_SECONDS="3",
+    )

@@ -50,18 +50,24 @@ class Stack:
     env: dict[str, str]
     workdir: Path
     port: int = field(default_factory=free_port)
+    # How ``volplane`` is run, and where: this checkout by default; a production
+    # install's ``bin/volplane`` in tests of that install.
+    command: tuple[str, ...] = (sys.executable, "-m", "volplane.cli")
+    cwd: Path = ROOT
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        self.commands[name] = args
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
         proc = subprocess.Popen(
-            [sys.executable, "-m", "volplane.cli", *args],
+            [*self.command, *args],
             env={**os.environ, **self.env},
-            cwd=ROOT,
+            cwd=self.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill -9 takes its children too
@@ -71,9 +77,9 @@ class Stack:
 
     def migrate(self) -> None:
         subprocess.run(
-            [sys.executable, "-m", "volplane.cli", "migrate"],
+            [*self.command, "migrate"],
             env={**os.environ, **self.env},
-            cwd=ROOT,
+            cwd=self.cwd,
             check=True,
             capture_output=True,
         )
@@ -91,6 +97,18 @@ class Stack:
 
     def start_worker(self, name: str = "worker0", concurrency: int = 2) -> None:
         self._spawn(name, "worker", "--concurrency", str(concurrency))
+
+    def start_gateway(self, name: str, port: int) -> None:
+        """Another gateway of the same deployment, on ``port``."""
+        self._spawn(name, "gateway", "--port", str(port))
+
+    def restart(self, name: str) -> None:
+        """Starts ``name`` again as it was started (after ``kill``)."""
+        self._spawn(name, *self.commands[name])
+
+    def signal(self, name: str, sig: signal.Signals) -> None:
+        """Sends ``sig`` to the process and every process it started."""
+        os.killpg(self.processes[name].pid, sig)
 
     def kill(self, name: str) -> None:
         """kill -9 the process and every process it started."""

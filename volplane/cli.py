@@ -49,8 +49,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure_logging(json_lines=settings.log_json)
+    if args.quiet:
+        import warnings
+
+        from celery.exceptions import SecurityWarning
+
+        warnings.filterwarnings("ignore", category=SecurityWarning)
     app = make_celery(settings)
     argv = [
+        *(["--quiet"] if args.quiet else []),
         "worker",
         "--loglevel=WARNING",
         f"--concurrency={args.concurrency or settings.worker_concurrency}",
@@ -91,7 +98,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     serve(
         AgentConfig(
             host=host or "127.0.0.1", port=int(port), data_dir=Path(args.data_dir), token=token
-        )
+        ),
+        quiet=args.quiet,
     )
     return 0
 
@@ -106,7 +114,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     from volplane.embedded import run_embedded
 
-    return run_embedded(port=args.port, data_dir=Path(args.data_dir), demo=args.demo)
+    return run_embedded(
+        port=args.port, data_dir=Path(args.data_dir), demo=args.demo, agent_port=args.agent_port
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,7 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run everything on this machine (SQLite, local agent)")
     up.add_argument("--port", type=int, default=8080)
     up.add_argument("--data-dir", default="./var")
-    up.add_argument("--demo", action="store_true", help="also create a ready-to-use zone")
+    up.add_argument(
+        "--agent-port",
+        type=int,
+        help="the local agent's port (default: its last one, else 7070, else a free one)",
+    )
+    up.add_argument(
+        "--demo", action="store_true", help="also make whatever demo zone, host, pool is missing"
+    )
     up.set_defaults(func=cmd_up)
 
     gateway = sub.add_parser("gateway", help="run the HTTP gateway")
@@ -131,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int)
     worker.add_argument("--beat", action="store_true", help="also run the periodic sweeper")
     worker.add_argument("--data-dir")
+    worker.add_argument(
+        "--quiet", action="store_true", help="no banner, no warning about running as root"
+    )
     worker.set_defaults(func=cmd_worker)
 
     beat = sub.add_parser("beat", help="run the periodic scheduler (the sweeper)")
@@ -141,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--listen", default="127.0.0.1:7070")
     agent.add_argument("--data-dir", required=True)
     agent.add_argument("--token", help="defaults to $VOLPLANE_AGENT_TOKEN")
+    agent.add_argument("--quiet", action="store_true", help="warnings only, no access log")
     agent.set_defaults(func=cmd_agent)
 
     migrate = sub.add_parser("migrate", help="migrate the database and create the admin")

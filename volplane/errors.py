@@ -17,7 +17,9 @@ unit test keeps the two equal.
     ├── Conflict                       (409) ResourceInState, ResourceInUse, DuplicateResource
     ├── JobUUIDConflict                (422, VOLPLANE.JOB.1001)
     └── job outcomes                   (503 on the poll)
-        JobCancelled, JobLost, JobTimeout, and the RESOURCE/STORAGE/AGENT errors above
+        JobCancelled, JobLost, JobTimeout, and the RESOURCE/STORAGE/AGENT/HOST errors:
+        HostError (VOLPLANE.HOST.*): HostSshAuthFailed, HostUnreachable,
+        HostCheckFailed, HostCommandFailed, AgentDeployFailed
 """
 
 from __future__ import annotations
@@ -303,6 +305,14 @@ class DeviceInUse(StorageError):
     description = "The block device is in use or holds data"
 
 
+class StorageUnreachable(StorageError):
+    """The pool's server (NFS, SMB, Ceph, iSCSI) does not answer."""
+
+    code = "VOLPLANE.STORAGE.1007"
+    status = 503
+    description = "The storage server cannot be reached"
+
+
 class IntegrityError(StorageError):
     code = "VOLPLANE.STORAGE.1006"
     description = "Stored data does not match its checksum"
@@ -374,6 +384,45 @@ class HostNotConnected(AgentError):
     code = "VOLPLANE.AGENT.1004"
     status = 409
     description = "The host is not connected or is in maintenance"
+
+
+# --- adding hosts over SSH --------------------------------------------------
+
+
+class HostError(VolplaneError):
+    code = "VOLPLANE.HOST.1000"
+    status = 502
+    description = "Reaching the host over SSH or deploying its agent failed"
+
+
+class HostSshAuthFailed(HostError):
+    code = "VOLPLANE.HOST.1001"
+    status = 400
+    description = "The host refused the SSH username and password (or key)"
+
+
+class HostUnreachable(HostError):
+    code = "VOLPLANE.HOST.1002"
+    description = "The host cannot be reached over SSH"
+
+
+class HostCheckFailed(HostError):
+    code = "VOLPLANE.HOST.1003"
+    status = 409
+    description = (
+        "The host lacks what its agent needs (qemu-img, Python 3.11+ with the agent's "
+        "libraries, free space)"
+    )
+
+
+class HostCommandFailed(HostError):
+    code = "VOLPLANE.HOST.1004"
+    description = "A command run on the host over SSH failed"
+
+
+class AgentDeployFailed(HostError):
+    code = "VOLPLANE.HOST.1005"
+    description = "The agent installed on the host did not come up"
 
 
 def _all_subclasses(cls: type[VolplaneError]) -> list[type[VolplaneError]]:

@@ -92,6 +92,24 @@ class Settings(BaseSettings):
         gt=0,
         description="How often Deleted volumes past their expunge period are looked for.",
     )
+    host_agent_home: str = Field(
+        default="/var/lib/volplane-agent",
+        description="Where AddKVMHost installs and runs the agent on a host (over SSH).",
+    )
+    host_python: str = Field(
+        default="python3",
+        description="The Python 3.11+ on hosts that runs the agent (with its libraries).",
+    )
+    host_agent_port: int = Field(default=7070, description="Port of agents deployed over SSH.")
+    host_min_free_bytes: int = Field(
+        default=64 * 1024 * 1024, description="Free space a host needs for its agent."
+    )
+    ssh_timeout_seconds: float = Field(
+        default=10.0, description="Connect and command timeout of SSH to hosts."
+    )
+    agent_start_timeout_seconds: float = Field(
+        default=30.0, description="How long a deployed agent may take to answer."
+    )
     worker_concurrency: int = Field(default=4, description="Processes per worker.")
     enable_test_operations: bool = Field(
         default=False, description="Registers the DebugSleep operation used by tests."

@@ -61,7 +61,9 @@ def _probe(host: Host, roots: list[str], *, connect_timeout: float, read_timeout
             poll_seconds=read_timeout,
         ) as agent:
             started = time.perf_counter()
-            agent.health()
+            health = agent.health()
+            if not health.qemu_img:
+                return Probe(host.uuid, False, error="qemu-img is missing on the host")
             latency_ms = (time.perf_counter() - started) * 1000
             serving = set()
             for root in roots:

@@ -114,6 +114,9 @@ class QueryRegistry:
                         f"{resource.name}.{relation.name} targets unknown {relation.target!r}"
                     )
 
+    def names(self) -> list[str]:
+        return sorted(self._resources)
+
     def __iter__(self) -> Iterator[QueryableResource]:
         return iter(self._resources.values())
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,13 +14,20 @@ from api.query import QueryableResource, QueryRelation
 from api.resources import D, I, S, fields
 from schemas.storage import DiskOffering, Volume
 from schemas.storage_inventories import disk_offering_inventory
+from volplane.catalog.disk_offerings import (
+    CHANGE_DISK_OFFERING_STATE,
+    CREATE_DISK_OFFERING,
+    DELETE_DISK_OFFERING,
+    UPDATE_DISK_OFFERING,
+)
+from volplane.operation import Operation
 
-_ACTIONS = {
-    "updateDiskOffering": "UpdateDiskOffering",
-    "changeDiskOfferingState": "ChangeDiskOfferingState",
+_ACTIONS: dict[str, Operation[Any]] = {
+    "updateDiskOffering": UPDATE_DISK_OFFERING,
+    "changeDiskOfferingState": CHANGE_DISK_OFFERING_STATE,
 }
 
-create_disk_offering = create_endpoint("CreateDiskOffering", name="create_disk_offering")
+create_disk_offering = create_endpoint(CREATE_DISK_OFFERING, name="create_disk_offering")
 
 
 async def list_disk_offerings(request: Request) -> Response:
@@ -26,7 +35,7 @@ async def list_disk_offerings(request: Request) -> Response:
 
 
 disk_offering_actions = actions_endpoint(_ACTIONS, name="disk_offering_actions")
-delete_disk_offering = delete_endpoint("DeleteDiskOffering", name="delete_disk_offering")
+delete_disk_offering = delete_endpoint(DELETE_DISK_OFFERING, name="delete_disk_offering")
 
 
 ROUTES = [

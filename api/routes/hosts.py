@@ -1,6 +1,9 @@
-"""``/v1/hosts`` (ZStack §4.3): hosts are registered host agents."""
+"""``/v1/hosts`` (ZStack §4.3): hosts added over SSH (their agent deployed) or
+agents registered by token."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,14 +20,23 @@ from schemas.infra import Cluster, Host
 from schemas.infra_inventories import host_inventory
 from schemas.infra_requests import AddKvmHostParams
 from schemas.tables import Zone
+from volplane.catalog.hosts import (
+    ADD_KVM_HOST,
+    CHANGE_HOST_STATE,
+    DELETE_HOST,
+    RECONNECT_HOST,
+    UPDATE_HOST,
+)
+from volplane.operation import Operation
 
-_ACTIONS = {
-    "reconnectHost": "ReconnectHost",
-    "changeHostState": "ChangeHostState",
-    "updateHost": "UpdateHost",
+_ACTIONS: dict[str, Operation[Any]] = {
+    "reconnectHost": RECONNECT_HOST,
+    "changeHostState": CHANGE_HOST_STATE,
+    "updateHost": UPDATE_HOST,
 }
-# Never recorded with the job: the token becomes a job secret, ssh fields are unused.
-_NOT_RECORDED = {"agentToken", "username", "password", "sshPort"}
+# Never recorded with the job: the token or password becomes a job secret.
+_SECRET = ("agentToken", "password")
+_SSH_ONLY = ("username", "sshPort")
 
 
 async def add_kvm_host(request: Request) -> Response:
@@ -33,17 +45,23 @@ async def add_kvm_host(request: Request) -> Response:
     params = create_params(body, path=request.path_params)
     checked = build_request(AddKvmHostParams, params)
     assert isinstance(checked, AddKvmHostParams)
-    recorded = {k: v for k, v in params.items() if k not in _NOT_RECORDED}
+    recorded = {k: v for k, v in params.items() if k not in _SECRET}
+    if checked.agentToken is not None:  # an agent already running: no SSH at all
+        recorded = {k: v for k, v in recorded.items() if k not in _SSH_ONLY}
+        secrets = {"agentToken": checked.agentToken}
+    else:
+        assert checked.password is not None
+        secrets = {"password": checked.password}
     resource_uuid = resource_uuid_of(params)
     return await submit(
         request,
         caller,
-        "AddKVMHost",
+        ADD_KVM_HOST,
         recorded,
         resource_uuid=resource_uuid,
         raw_body=body,
         recorded_params=recorded,
-        secrets={"agentToken": checked.agentToken},
+        secrets=secrets,
     )
 
 
@@ -54,7 +72,7 @@ async def list_hosts(request: Request) -> Response:
 host_actions = actions_endpoint(_ACTIONS, name="host_actions")
 
 
-delete_host = delete_endpoint("DeleteHost", name="delete_host")
+delete_host = delete_endpoint(DELETE_HOST, name="delete_host")
 
 
 ROUTES = [

@@ -34,15 +34,26 @@ from schemas.storage import Volume
 from schemas.tables import Zone
 from schemas.zstack_wire import POOL_TYPE_NAMES, shown
 from volplane.capacity import PoolCapacity, summed
+from volplane.catalog.primary_storage import (
+    ADD_PRIMARY_STORAGE,
+    ATTACH_PRIMARY_STORAGE_TO_CLUSTER,
+    CHANGE_PRIMARY_STORAGE_STATE,
+    DELETE_PRIMARY_STORAGE,
+    DETACH_PRIMARY_STORAGE_FROM_CLUSTER,
+    RECONNECT_PRIMARY_STORAGE,
+    SYNC_PRIMARY_STORAGE_CAPACITY,
+    UPDATE_PRIMARY_STORAGE,
+)
 from volplane.errors import ResourceNotFound, RouteNotFound
+from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.store.infra import pool_type_support, pools_for_capacity, visible_to_tenant
 
-_ACTIONS = {
-    "reconnectPrimaryStorage": "ReconnectPrimaryStorage",
-    "changePrimaryStorageState": "ChangePrimaryStorageState",
-    "syncPrimaryStorageCapacity": "SyncPrimaryStorageCapacity",
-    "updatePrimaryStorage": "UpdatePrimaryStorage",
+_ACTIONS: dict[str, Operation[Any]] = {
+    "reconnectPrimaryStorage": RECONNECT_PRIMARY_STORAGE,
+    "changePrimaryStorageState": CHANGE_PRIMARY_STORAGE_STATE,
+    "syncPrimaryStorageCapacity": SYNC_PRIMARY_STORAGE_CAPACITY,
+    "updatePrimaryStorage": UPDATE_PRIMARY_STORAGE,
 }
 
 
@@ -55,7 +66,7 @@ async def add_primary_storage(request: Request) -> Response:
     params = {**create_params(body, path={}), "type": kind}
     resource_uuid = resource_uuid_of(params)
     return await submit(
-        request, caller, "AddPrimaryStorage", params, resource_uuid=resource_uuid, raw_body=body
+        request, caller, ADD_PRIMARY_STORAGE, params, resource_uuid=resource_uuid, raw_body=body
     )
 
 
@@ -160,17 +171,17 @@ pool_actions = actions_endpoint(
 )
 
 
-delete_pool = delete_endpoint("DeletePrimaryStorage", name="delete_pool")
+delete_pool = delete_endpoint(DELETE_PRIMARY_STORAGE, name="delete_pool")
 
 
 attach = attachment_endpoint(
-    "AttachPrimaryStorageToCluster",
+    ATTACH_PRIMARY_STORAGE_TO_CLUSTER,
     name="attach",
     resource=("primaryStorageUuid", "primaryStorageUuid"),
     target=("clusterUuid", "clusterUuid"),
 )
 detach = attachment_endpoint(
-    "DetachPrimaryStorageFromCluster",
+    DETACH_PRIMARY_STORAGE_FROM_CLUSTER,
     name="detach",
     resource=("primaryStorageUuid", "primaryStorageUuid"),
     target=("clusterUuid", "clusterUuid"),

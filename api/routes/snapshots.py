@@ -16,7 +16,7 @@ from starlette.routing import Route
 from api.auth import authenticate
 from api.body import action_params, read_json
 from api.handlers import create_endpoint, known_query
-from api.listing import list_collection, query_pairs
+from api.listing import list_collection, project, query_pairs
 from api.query import (
     QueryableResource,
     QueryRelation,
@@ -30,19 +30,26 @@ from api.submit import submit
 from schemas.inventories import iso
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import snapshot_inventory
+from volplane.catalog.snapshots import (
+    CREATE_VOLUME_SNAPSHOT,
+    DELETE_VOLUME_SNAPSHOT,
+    REVERT_VOLUME_FROM_SNAPSHOT,
+    UPDATE_VOLUME_SNAPSHOT,
+)
 from volplane.errors import ResourceNotFound
+from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.snapshot_tree import SnapshotNode, VolumeTree, tree_view
 from volplane.store.accounts import Caller
 
-_ACTIONS = {
-    "revertVolumeFromSnapshot": "RevertVolumeFromSnapshot",
-    "updateVolumeSnapshot": "UpdateVolumeSnapshot",
+_ACTIONS: dict[str, Operation[Any]] = {
+    "revertVolumeFromSnapshot": REVERT_VOLUME_FROM_SNAPSHOT,
+    "updateVolumeSnapshot": UPDATE_VOLUME_SNAPSHOT,
 }
 
 
 create_snapshot = create_endpoint(
-    "CreateVolumeSnapshot", name="create_snapshot", from_path={"volumeUuid": "volumeUuid"}
+    CREATE_VOLUME_SNAPSHOT, name="create_snapshot", from_path={"volumeUuid": "volumeUuid"}
 )
 
 
@@ -53,7 +60,7 @@ async def list_snapshots(request: Request) -> Response:
 async def _submit_on_snapshot(
     request: Request,
     caller: Caller,
-    api_name: str,
+    operation: Operation[Any],
     params: dict[str, Any],
     raw_body: dict[str, Any],
 ) -> Response:
@@ -63,7 +70,7 @@ async def _submit_on_snapshot(
     volume_uuid = await snapshot_volume_uuid(request, caller, uuid)
     if volume_uuid is not None:
         params["volumeUuid"] = volume_uuid
-    return await submit(request, caller, api_name, params, resource_uuid=uuid, raw_body=raw_body)
+    return await submit(request, caller, operation, params, resource_uuid=uuid, raw_body=raw_body)
 
 
 async def snapshot_actions(request: Request) -> Response:
@@ -75,9 +82,9 @@ async def snapshot_actions(request: Request) -> Response:
 
 async def delete_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
-    query = known_query(request, "DeleteVolumeSnapshot")
+    query = known_query(request, DELETE_VOLUME_SNAPSHOT)
     query.pop("volumeUuid", None)  # found from the snapshot, never the client's to say
-    return await _submit_on_snapshot(request, caller, "DeleteVolumeSnapshot", query, query)
+    return await _submit_on_snapshot(request, caller, DELETE_VOLUME_SNAPSHOT, query, query)
 
 
 async def list_trees(request: Request) -> Response:
@@ -107,7 +114,17 @@ async def list_trees(request: Request) -> Response:
     inventories = await run_in_threadpool(run)
     if uuid is not None and not inventories:
         raise ResourceNotFound(f"snapshot tree {uuid} does not exist")
-    return JSONResponse({"inventories": inventories})
+    return JSONResponse({"inventories": project(inventories, spec.fields)})
+
+
+def _tree_row(volume: Volume) -> dict[str, Any]:
+    """A tree's own fields, the ones its query offers."""
+    return {
+        "uuid": volume.uuid,
+        "volumeUuid": volume.uuid,
+        "createDate": iso(volume.create_date),
+        "lastOpDate": iso(volume.last_op_date),
+    }
 
 
 def _tree_inventory(volume: Volume, snapshots: list[VolumeSnapshot]) -> dict[str, Any]:
@@ -121,8 +138,7 @@ def _tree_inventory(volume: Volume, snapshots: list[VolumeSnapshot]) -> dict[str
     # ZStack's VolumeSnapshotTreeInventory: ``tree`` is the root leaf. A volume here
     # has one tree, rooted in its first snapshot.
     return {
-        "uuid": volume.uuid,
-        "volumeUuid": volume.uuid,
+        **_tree_row(volume),
         "current": True,
         "status": "Completed",
         "tree": roots[0] if roots else None,
@@ -196,6 +212,6 @@ QUERYABLE = [
             },
             tenant_column=Volume.account_uuid,
         ),
-        lambda volume: {"uuid": volume.uuid, "volumeUuid": volume.uuid},
+        _tree_row,
     ),
 ]

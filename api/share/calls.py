@@ -16,6 +16,7 @@ from api.share.envelope import ok
 from api.submit import record_job
 from schemas.tables import Account
 from volplane.errors import PermissionDenied, ResourceNotFound
+from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 
@@ -57,7 +58,7 @@ async def acting_for(request: Request, caller: Caller, tenant: str | None) -> Ca
 async def submit_share(
     request: Request,
     caller: Caller,
-    api_name: str,
+    operation: Operation[Any],
     params: dict[str, Any],
     *,
     resource_uuid: str | None,
@@ -69,7 +70,7 @@ async def submit_share(
     once with ``data`` (the object in its initial state) in the envelope, and the
     job's ``Location`` and ``X-Job-UUID`` headers."""
     job = await record_job(
-        request, caller, api_name, params, resource_uuid=resource_uuid, raw_body=raw_body
+        request, caller, operation, params, resource_uuid=resource_uuid, raw_body=raw_body
     )
     return ok(data, headers={"Location": job.location, "X-Job-UUID": job.job_uuid}, extra=extra)
 

@@ -49,6 +49,7 @@ AREA_NUMBERS = {
     "RESOURCE": 5,
     "STORAGE": 6,
     "AGENT": 7,
+    "HOST": 8,
 }
 
 # The Chinese message of an error: the first class in this list it is an instance of.

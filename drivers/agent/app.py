@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import os
+import shutil
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,6 +36,7 @@ from schemas.agent import (
     StartOperation,
     export_ticket,
 )
+from volplane import layout
 from volplane.errors import (
     AgentAuthFailed,
     InvalidJSON,
@@ -102,7 +105,14 @@ def create_agent_app(config: AgentConfig) -> Starlette:
     table = OperationTable(journal_dir=config.data_dir / "operations", pools=pools)
 
     async def health(request: Request) -> Response:
-        return JSONResponse(Health(status="ok", version=version("volplane")).wire())
+        return JSONResponse(
+            Health(
+                status="ok",
+                version=version("volplane"),
+                release=config.release,
+                qemu_img=shutil.which("qemu-img") is not None,
+            ).wire()
+        )
 
     async def facts(request: Request) -> Response:
         found = await asyncio.to_thread(host_facts, config.data_dir)
@@ -152,14 +162,21 @@ def create_agent_app(config: AgentConfig) -> Starlette:
         resolved = pools.resolve(path)
         if not resolved.is_file():
             raise InvalidStoragePath(f"{path} does not exist or is not a file")
+        role = layout.recognize(resolved.name)
+        if role is not None and role.role == "export":
+            # Fetched now: the sweep leaves the export alone for its grace from here.
+            os.utime(resolved)
         return FileResponse(resolved, media_type="application/octet-stream")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Nothing runs yet: whatever a killed agent left is nobody's.
         sweep_journal(config.data_dir / "operations")
-        await asyncio.to_thread(sweep_once, pools)
-        sweeping = asyncio.create_task(sweep_forever(pools, config.sweep_seconds))
+        grace = config.export_grace_seconds
+        await asyncio.to_thread(sweep_once, pools, export_grace=grace)
+        sweeping = asyncio.create_task(
+            sweep_forever(pools, config.sweep_seconds, export_grace=grace)
+        )
         yield
         sweeping.cancel()
         await table.shutdown()

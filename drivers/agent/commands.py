@@ -5,7 +5,6 @@ Handlers are plain blocking functions; the operation table runs them in threads.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +12,9 @@ from typing import Any
 
 import httpx
 
-from drivers import backup_io, discovery, disk, leftovers, local_dir, netmount, qcow2, scratch
+from drivers import backup_io, discovery, disk, local_dir, netmount, qcow2, scratch
 from drivers.agent.pools import ConnectedPools
+from drivers.backends import DirectoryBackend, NfsBackend
 from drivers.chunkstore import ChunkStore, HttpChunkStore, LocalChunkStore
 from drivers.durable import durable_replace, writing_behind
 from schemas.agent import (
@@ -75,8 +75,7 @@ class Command:
 
 
 def _capacity(root: Path) -> PoolCapacity:
-    found = local_dir.capacity(root)
-    return found.model_copy(update={"scratch_bytes": leftovers.scratch_bytes(root)})
+    return DirectoryBackend(root).capacity()
 
 
 def pool_connect(ctx: Context, args: PoolConnectArgs) -> PoolCapacity:
@@ -84,12 +83,12 @@ def pool_connect(ctx: Context, args: PoolConnectArgs) -> PoolCapacity:
 
 
 def pool_capacity(ctx: Context, args: PoolArgs) -> PoolCapacity:
-    return _capacity(ctx.pools.connected_root(args.root))
+    return ctx.pools.backend(args.root).capacity()
 
 
 def pool_files(ctx: Context, args: PoolArgs) -> PoolFiles:
-    root = ctx.pools.connected_root(args.root)
-    return PoolFiles(root=str(root), files=local_dir.list_files(root))
+    backend = ctx.pools.backend(args.root)
+    return PoolFiles(root=backend.root, files=backend.files())
 
 
 def pool_disconnect(ctx: Context, args: PoolArgs) -> PoolDisconnected:
@@ -106,12 +105,20 @@ def disk_connect(ctx: Context, args: DiskConnectArgs) -> PoolCapacity:
 
 
 def pool_mount(ctx: Context, args: MountArgs) -> PoolCapacity:
+    """Reaches a network pool: NFS in userspace (nothing mounted), samba mounted."""
+    if args.kind == "nfs":
+        backend = NfsBackend.from_source(args.source, args.options)
+        found = backend.connect()
+        ctx.pools.add(backend)
+        return found
     mounted = netmount.mount(args.kind, args.source, _mount_dir(ctx, args.name), args.options)
     return local_dir.capacity(ctx.pools.adopt(mounted))
 
 
 def pool_unmount(ctx: Context, args: PoolArgs) -> PoolDisconnected:
     """Stops serving a mounted pool (disk, nfs, samba) and unmounts it."""
+    if "://" in args.root:
+        return PoolDisconnected(root=args.root, was_connected=ctx.pools.disconnect(args.root))
     root = Path(args.root)
     if root.parent != ctx.pools.data_dir / "mounts":
         raise InvalidStoragePath(f"{args.root} is not a mount this agent made")
@@ -121,9 +128,9 @@ def pool_unmount(ctx: Context, args: PoolArgs) -> PoolDisconnected:
 
 
 def volume_create(ctx: Context, args: VolumeCreateArgs) -> ImageInfo:
-    path = ctx.pools.resolve(args.path)
-    backing = ctx.pools.resolve(args.backing_file) if args.backing_file else None
-    return qcow2.create(path, size=args.size, backing=backing)
+    at = ctx.pools.locate(args.path)
+    backing = ctx.pools.locate(args.backing_file).path if args.backing_file else None
+    return qcow2.create(at.path, size=args.size, backing=backing, files=at.backend)
 
 
 def volume_info(ctx: Context, args: PathArgs) -> ImageInfo:
@@ -131,12 +138,8 @@ def volume_info(ctx: Context, args: PathArgs) -> ImageInfo:
 
 
 def volume_delete(ctx: Context, args: PathArgs) -> VolumeDeleted:
-    path = ctx.pools.resolve(args.path)
-    if path.is_dir():
-        raise InvalidStoragePath(f"{args.path} is a directory")
-    existed = path.exists()
-    path.unlink(missing_ok=True)
-    return VolumeDeleted(path=str(path), existed=existed)
+    at = ctx.pools.locate(args.path)
+    return VolumeDeleted(path=at.path, existed=at.backend.remove(at.path))
 
 
 def volume_resize(ctx: Context, args: VolumeResizeArgs) -> ImageInfo:
@@ -144,8 +147,8 @@ def volume_resize(ctx: Context, args: VolumeResizeArgs) -> ImageInfo:
 
 
 def image_overlay(ctx: Context, args: OverlayArgs) -> ImageInfo:
-    path = ctx.pools.resolve(args.path)
-    return qcow2.create_overlay(path, _existing(ctx, args.backing))
+    at = ctx.pools.locate(args.path)
+    return qcow2.create_overlay(at.path, _existing(ctx, args.backing), files=at.backend)
 
 
 def image_commit(ctx: Context, args: PathArgs) -> ImageInfo:
@@ -160,9 +163,11 @@ def image_rebase(ctx: Context, args: RebaseArgs) -> ImageInfo:
 
 
 def image_convert(ctx: Context, args: ConvertArgs) -> ImageInfo:
+    dst = ctx.pools.locate(args.dst)
     return qcow2.convert(
         _existing(ctx, args.src),
-        ctx.pools.resolve(args.dst),
+        dst.path,
+        files=dst.backend,
         compress=args.compress,
         rate_limit=args.rate_limit,
         on_progress=ctx.report_progress,
@@ -179,24 +184,28 @@ def image_chain(ctx: Context, args: PathArgs) -> ImageChain:
     return ImageChain(images=qcow2.backing_chain(_existing(ctx, args.path)))
 
 
-def _existing(ctx: Context, path: str) -> Path:
-    resolved = ctx.pools.resolve(path)
-    if not resolved.is_file():
+def _existing(ctx: Context, path: str) -> str:
+    """The name of an existing image file inside a connected pool."""
+    at = ctx.pools.locate(path)
+    if not at.backend.is_file(at.path):
         raise InvalidStoragePath(f"{path} does not exist or is not a file")
-    return resolved
+    return at.path
 
 
 # --- volumes area: renames and cross-host copies ------------------------------
 
 
 def image_rename(ctx: Context, args: RenameArgs) -> ImageInfo:
-    src, dst = ctx.pools.resolve(args.src), ctx.pools.resolve(args.dst)
-    if not src.exists() and dst.is_file():
-        return qcow2.info(dst)  # done before, by an agent that died before answering
-    if dst.exists():
+    src, dst = ctx.pools.locate(args.src), ctx.pools.locate(args.dst)
+    if src.backend is not dst.backend:
+        raise InvalidStoragePath(f"{args.src} and {args.dst} are in different pools")
+    files = src.backend
+    if not files.exists(src.path) and files.is_file(dst.path):
+        return qcow2.info(dst.path)  # done before, by an agent that died before answering
+    if files.exists(dst.path):
         raise InvalidStoragePath(f"{args.dst} already exists")
-    os.replace(_existing(ctx, args.src), dst)
-    return qcow2.info(dst)
+    files.rename(_existing(ctx, args.src), dst.path)
+    return qcow2.info(dst.path)
 
 
 def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
@@ -205,7 +214,7 @@ def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
     dst = ctx.pools.resolve(args.dst)
     if dst.exists():
         raise InvalidStoragePath(f"{args.dst} already exists")
-    part = qcow2.part_path(dst)
+    part = dst.with_name(dst.name + qcow2.PART_SUFFIX)
     with scratch.holding(part):
         return _pull_into(ctx, args, dst, part)
 
@@ -262,6 +271,11 @@ def _chunk_store(ctx: Context, ref: ChunkStoreRef) -> ChunkStore:
     )
 
 
+def _scratch_dir(ctx: Context) -> Path:
+    """Where images of network pools are staged as local raw files."""
+    return ctx.pools.data_dir / "scratch"
+
+
 def _close(store: ChunkStore) -> None:
     if isinstance(store, HttpChunkStore):
         store.close()
@@ -282,12 +296,13 @@ def _store_usage(store: LocalChunkStore) -> StoreUsage:
 
 def backup_create(ctx: Context, args: BackupCreateArgs) -> BackupCreated:
     """Reads the image's allocated data into the chunk store; the manifest comes last."""
-    src = _existing(ctx, args.src)
+    at = ctx.pools.locate(_existing(ctx, args.src))
     store = _chunk_store(ctx, args.store)
     try:
         stats = backup_io.backup_image(
-            src,
+            at.local or at.path,
             store,
+            scratch_dir=None if at.local else _scratch_dir(ctx),
             backup_uuid=args.backup_uuid,
             base_uuid=args.base_uuid,
             chunk_size=args.chunk_size,
@@ -314,13 +329,15 @@ def backup_create(ctx: Context, args: BackupCreateArgs) -> BackupCreated:
 
 def backup_restore(ctx: Context, args: BackupRestoreArgs) -> ImageInfo:
     """Writes a backup into a new image at ``dst``, every chunk checked against its hash."""
-    dst = ctx.pools.resolve(args.dst)
+    dst = ctx.pools.locate(args.dst)
     store = _chunk_store(ctx, args.store)
     try:
         return backup_io.restore_image(
             store,
             args.backup_uuid,
-            dst,
+            dst.local or dst.path,
+            files=dst.backend,
+            scratch_dir=None if dst.local else _scratch_dir(ctx),
             on_progress=ctx.report_progress,
             should_cancel=ctx.cancel_requested,
         )
@@ -341,7 +358,8 @@ def _gc(store: LocalChunkStore, grace: float, existed: bool | None = None) -> St
 
 def backup_delete(ctx: Context, args: BackupDeleteArgs) -> StoreGcResult:
     """Removes a backup's manifest and pin, then the chunks nothing else uses."""
-    store = LocalChunkStore(ctx.pools.connected_root(args.root))
+    # owner="": this removes the pin of a backup it does not run (a failed one's).
+    store = LocalChunkStore(ctx.pools.connected_root(args.root), owner="")
     existed = store.delete_manifest(args.backup_uuid)
     store.unpin(args.backup_uuid)
     return _gc(store, args.grace_seconds, existed)

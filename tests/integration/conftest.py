@@ -10,6 +10,8 @@ import pytest
 
 from tests.agents import AgentProcess, running_agent
 from tests.infra import Infra, add_host, add_local_pool, infrastructure
+from tests.netstore import NfsServer
+from tests.netstore import nfs_server as nfs_server_running
 from tests.stack import Client, Stack
 
 
@@ -50,3 +52,10 @@ def remote_pool(
 @pytest.fixture
 def admin(production_stack: Stack) -> Client:
     return production_stack.login()
+
+
+@pytest.fixture(scope="session")
+def nfs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NfsServer]:
+    """One nfs-ganesha server (and its rpcbind) in a namespace of its own, per session."""
+    with nfs_server_running(tmp_path_factory.mktemp("nfs")) as server:
+        yield server

@@ -19,5 +19,5 @@ def test_error_codes_are_unique_and_well_formed() -> None:
     assert len(codes) == len(set(codes))
     for code in codes:
         area, number = code.split(".")[1:]
-        assert area in {"SYS", "AUTH", "JOB", "ARG", "RESOURCE", "STORAGE", "AGENT"}
+        assert area in {"SYS", "AUTH", "JOB", "ARG", "RESOURCE", "STORAGE", "AGENT", "HOST"}
         assert len(number) == 4 and number.isdigit()

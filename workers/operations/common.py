@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.orm import Session
 
 from volplane.errors import ResourceNotFound
-from volplane.operations import JobContext
+from workers.context import JobContext
 
 T = TypeVar("T")
 

@@ -13,9 +13,10 @@ from schemas.requests import DeleteResource
 from schemas.storage import DiskOffering
 from schemas.storage_inventories import disk_offering_inventory
 from schemas.tables import utcnow
+from volplane.catalog import disk_offerings as catalog
 from volplane.errors import DuplicateResource
-from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
+from workers.context import JobContext, Runs
 from workers.operations.common import absent_is_deleted, get_or_404
 
 
@@ -67,33 +68,9 @@ def delete_disk_offering(ctx: JobContext, req: DeleteResource) -> dict[str, Any]
     return {}
 
 
-OPERATIONS: list[Operation[Any]] = [
-    Operation(
-        "CreateDiskOffering",
-        rq.CreateDiskOffering,
-        "DiskOffering",
-        create_disk_offering,
-        admin_only=True,
-    ),
-    Operation(
-        "UpdateDiskOffering",
-        rq.UpdateDiskOffering,
-        "DiskOffering",
-        update_disk_offering,
-        admin_only=True,
-    ),
-    Operation(
-        "ChangeDiskOfferingState",
-        rq.ChangeDiskOfferingState,
-        "DiskOffering",
-        change_disk_offering_state,
-        admin_only=True,
-    ),
-    Operation(
-        "DeleteDiskOffering",
-        DeleteResource,
-        "DiskOffering",
-        absent_is_deleted(DiskOffering, delete_disk_offering),
-        admin_only=True,
-    ),
-]
+RUNS: Runs = {
+    catalog.CREATE_DISK_OFFERING: create_disk_offering,
+    catalog.UPDATE_DISK_OFFERING: update_disk_offering,
+    catalog.CHANGE_DISK_OFFERING_STATE: change_disk_offering_state,
+    catalog.DELETE_DISK_OFFERING: absent_is_deleted(DiskOffering, delete_disk_offering),
+}
