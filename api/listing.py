@@ -40,7 +40,7 @@ async def list_collection(request: Request, resource: str) -> Response:
     if uuid is not None:
         pairs = [*pairs, ("q", f"uuid={uuid}")]
     spec = parse_query(pairs)
-    compiled = compile_query(query_registry(), resource, spec, tenant=caller.tenant)
+    compiled = compile_query(query_registry(), resource, spec, actor=caller)
 
     def run() -> Any:
         with runtime.sessions() as session:

@@ -43,6 +43,7 @@ from volplane.errors import InvalidJSON, Unauthorized
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 from volplane.store.manageable import manage_job_of, resolve_pool
+from volplane.tenancy import may_act_for, may_see
 
 
 def _plain(uuid: str) -> str:
@@ -61,7 +62,7 @@ class CinderCall:
             raise CinderForbidden(f"Policy doesn't allow {policy} to be performed.")
 
     def may_see(self, account_uuid: str) -> bool:
-        return self.caller.is_admin or account_uuid == self.caller.account_uuid
+        return may_act_for(self.caller, account_uuid)
 
 
 async def cinder_call(request: Request) -> CinderCall:
@@ -76,7 +77,7 @@ async def cinder_call(request: Request) -> CinderCall:
         except Unauthorized as exc:
             raise CinderUnauthorized(exc.details) from exc
     project_id = _plain(request.path_params["project_id"])
-    if not caller.is_admin and project_id != caller.account_uuid:
+    if not may_act_for(caller, project_id):
         raise CinderForbidden(
             f"Project {request.path_params['project_id']} is not the session's account"
         )
@@ -251,7 +252,7 @@ async def show_volume(request: Request) -> Response:
     def view() -> dict[str, Any]:
         with runtime.sessions() as session:
             volume = session.get(Volume, volume_id)
-            if volume is not None and call.may_see(volume.account_uuid):
+            if volume is not None and may_see(volume, call.caller):
                 pool = session.get(PrimaryStorage, volume.primary_storage_uuid)
                 return wire.volume_view(
                     volume_id=volume.uuid,

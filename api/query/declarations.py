@@ -57,9 +57,9 @@ class QueryRelation:
 class QueryableResource:
     """One resource as the query language sees it.
 
-    ``tenant_column``: when set, a non-admin caller only sees rows whose column equals
-    their account uuid, here and whenever a condition reaches this resource through a
-    relation. ``tag_resource_type`` is the ``ResourceTag.resource_type`` used by
+    Which rows a caller sees is ``volplane.tenancy``'s rule for ``model``, here and
+    whenever a condition reaches this resource through a relation.
+    ``tag_resource_type`` is the ``ResourceTag.resource_type`` used by
     ``__userTag__``/``__systemTag__`` conditions (which need a ``uuid`` field).
     """
 
@@ -67,7 +67,6 @@ class QueryableResource:
     model: type
     fields: Mapping[str, QueryField]
     relations: Mapping[str, QueryRelation] = field(default_factory=dict)
-    tenant_column: InstrumentedAttribute[Any] | None = None
     tag_resource_type: str | None = None
     default_sort: str = "createDate"
 

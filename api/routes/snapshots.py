@@ -97,7 +97,7 @@ async def list_trees(request: Request) -> Response:
     if uuid is not None:
         pairs = [*pairs, ("q", f"uuid={uuid}")]
     spec = parse_query([*pairs, ("q", "snapshots.uuid!=null")])
-    compiled = compile_query(query_registry(), "volumeSnapshotTree", spec, tenant=caller.tenant)
+    compiled = compile_query(query_registry(), "volumeSnapshotTree", spec, actor=caller)
 
     def run() -> list[dict[str, Any]]:
         with runtime.sessions() as session:
@@ -189,7 +189,6 @@ QUERYABLE = [
                     "parent", "volumeSnapshot", VolumeSnapshot.parent_uuid, VolumeSnapshot.uuid
                 ),
             },
-            tenant_column=VolumeSnapshot.account_uuid,
             tag_resource_type="VolumeSnapshot",
         ),
         snapshot_inventory,
@@ -210,7 +209,6 @@ QUERYABLE = [
                     "snapshots", "volumeSnapshot", Volume.uuid, VolumeSnapshot.volume_uuid
                 ),
             },
-            tenant_column=Volume.account_uuid,
         ),
         _tree_row,
     ),

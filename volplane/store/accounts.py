@@ -14,6 +14,7 @@ from schemas.tables import Account, Session, new_uuid, utcnow
 from volplane.errors import InvalidCredentials, ResourceNotFound, SessionExpired, SessionInvalid
 from volplane.passwords import hash_password, sha512_hex, verify_password
 from volplane.store.results import affected
+from volplane.tenancy import may_act_for
 
 # Refreshing last_used on every call would turn every read into a write.
 _TOUCH_EVERY = timedelta(seconds=30)
@@ -27,11 +28,6 @@ class Caller:
     account_uuid: str
     account_name: str
     is_admin: bool
-
-    @property
-    def tenant(self) -> str | None:
-        """The account rows are limited to; None for admins, who see everything."""
-        return None if self.is_admin else self.account_uuid
 
 
 class AccountStore:
@@ -112,7 +108,7 @@ class AccountStore:
             if (
                 session is None
                 or session.expired_date <= now
-                or (caller.tenant is not None and session.account_uuid != caller.tenant)
+                or not may_act_for(caller, session.account_uuid)
             ):
                 raise ResourceNotFound(f"session {session_uuid} does not exist or expired")
             session.last_used = now
