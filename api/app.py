@@ -19,7 +19,9 @@ from api.routes import (
     clusters,
     console,
     debug,
+    disk_offerings,
     events,
+    global_configs,
     hosts,
     jobs,
     manageable,
@@ -56,6 +58,8 @@ def api_routes(settings: Settings, state: State | None = None) -> list[BaseRoute
         *cinder.routes(state),
         *clusters.ROUTES,
         *console.ROUTES,
+        *disk_offerings.ROUTES,
+        *global_configs.ROUTES,
         *test_only,
         # ``/v1/api-jobs/events`` before ``/v1/api-jobs/{uuid}``.
         *events.ROUTES,
