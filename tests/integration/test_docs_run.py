@@ -80,6 +80,14 @@ def test_blocks_not_run_say_why() -> None:
             assert block.lang != "console", f"{block}: a console transcript cannot run; mark it"
 
 
+def test_docs_cite_nothing_outside_the_repository() -> None:
+    """The project's contract and source documents are not in the repository."""
+    outside = re.compile(r"CONTRACT §|\bseeds? \d{3}\b")
+    for path in DOCS:
+        cited = outside.findall(path.read_text())
+        assert not cited, f"{path.relative_to(ROOT)} cites {cited}: describe the thing instead"
+
+
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b.reason is None], ids=str)
 def test_doc_block_runs(block: Block, demo: Up, tmp_path: Path) -> None:
     code = block.code.replace(DOC_URL, demo.url)
