@@ -39,6 +39,7 @@ from volplane.errors import (
     VolumeHasDependents,
     VolumeShrinkRefused,
 )
+from volplane.sizes import volume_size
 from volplane.snapshot_tree import (
     Delete,
     Overlay,
@@ -289,7 +290,8 @@ def create_data_volume(ctx: JobContext, req: rq.CreateDataVolume) -> dict[str, A
         raise DuplicateResource(f"volume {uuid} already exists")
     size = req.diskSize or None
     if req.diskOfferingUuid is not None:
-        size = size or offered_size(ctx, req.diskOfferingUuid)
+        # the offering keeps the size it was given; the volume follows the one size rule
+        size = size or volume_size(offered_size(ctx, req.diskOfferingUuid))
     requested = req.primaryStorageUuid
     if req.backingFile is not None and requested is None:
         requested = pool_holding(ctx, req.backingFile).uuid
