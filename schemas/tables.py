@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from schemas.states import ResourceState
 from volplane.jobs import UNFINISHED_STATES
 
 
@@ -35,16 +36,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def to_millisecond(value: datetime) -> datetime:
+    """The precision every date is stored and shown with."""
+    return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite drops tzinfo)."""
+    """Timezone-aware UTC datetimes on every backend (SQLite drops tzinfo), stored at
+    the millisecond: the precision inventories show them with, so a date read from a
+    reply and sent back names exactly the stored value (queries, keyset paging)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value
+        return to_millisecond(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
@@ -190,7 +200,7 @@ class Zone(Base):
     uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), index=True)
     description: Mapped[str | None] = mapped_column(Text, default=None)
-    state: Mapped[str] = mapped_column(String(16), default="Enabled", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=ResourceState.ENABLED, index=True)
     type: Mapped[str] = mapped_column(String(32), default="zstack")
     create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -18,6 +18,7 @@ from typing import Any
 
 from api.cinder.errors import CinderBadRequest, CinderNotFound, VersionNotAcceptable
 from api.json_body import loads
+from schemas.storage import VolumeStatus
 from volplane.errors import BadRequest
 
 MIN_VERSION = (3, 0)
@@ -79,7 +80,7 @@ def require_version(version: Version, minimum: Version, what: str) -> None:
 
 # --- manage requests -------------------------------------------------------------
 
-_MANAGE_KEYS = {
+MANAGE_KEYS = {
     "description",
     "availability_zone",
     "bootable",
@@ -89,7 +90,14 @@ _MANAGE_KEYS = {
     "ref",
     "metadata",
 }
-_STRING_OR_NULL = ("description", "availability_zone", "volume_type", "name", "host", "cluster")
+STRING_OR_NULL_FIELDS = (
+    "description",
+    "availability_zone",
+    "volume_type",
+    "name",
+    "host",
+    "cluster",
+)
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,7 @@ def parse_manage(body: Any, version: Version) -> ManageRequest:
     volume = body["volume"]
     if not isinstance(volume, dict):
         raise _invalid("volume", f"Value: {volume!r}. {volume!r} is not of type 'object'")
-    allowed = _MANAGE_KEYS | ({"cluster"} if version >= MANAGE_CLUSTER_VERSION else set())
+    allowed = MANAGE_KEYS | ({"cluster"} if version >= MANAGE_CLUSTER_VERSION else set())
     extra = sorted(set(volume) - allowed)
     if extra:
         raise _invalid(
@@ -129,7 +137,7 @@ def parse_manage(body: Any, version: Version) -> ManageRequest:
         )
     if "ref" not in volume:
         raise _invalid("volume", "'ref' is a required property")
-    for key in _STRING_OR_NULL:
+    for key in STRING_OR_NULL_FIELDS:
         value = volume.get(key)
         if value is not None and not isinstance(value, str):
             raise _invalid(key, f"Value: {value!r}. {value!r} is not of type 'string', 'null'")
@@ -295,7 +303,12 @@ def summary(entry: dict[str, Any]) -> dict[str, Any]:
 
 # --- volumes ------------------------------------------------------------------------
 
-STATUS = {"Creating": "creating", "Ready": "available", "Deleting": "deleting", "Error": "error"}
+STATUS: dict[str, str] = {
+    VolumeStatus.CREATING: "creating",
+    VolumeStatus.READY: "available",
+    VolumeStatus.DELETING: "deleting",
+    VolumeStatus.ERROR: "error",
+}
 
 
 def cinder_time(moment: datetime | None) -> str | None:

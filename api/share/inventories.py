@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from schemas.states import HostStatus, ResourceState
+from schemas.storage import VolumeStatus
+
 # Pool type numbers of seed 000 (the order of pool_type/support), and volplane's
 # additions for the directory pools it also runs.
 POOL_TYPE_NUMBERS: dict[str, int] = {
@@ -52,9 +55,9 @@ def _threshold_text(value: float) -> str:
 
 def pool_status(inventory: Mapping[str, Any]) -> str:
     """``healthy`` when usable; otherwise the state or status in lower case."""
-    if inventory["state"] != "Enabled":
+    if inventory["state"] != ResourceState.ENABLED:
         return str(inventory["state"]).lower()
-    if inventory["status"] != "Connected":
+    if inventory["status"] != HostStatus.CONNECTED:
         return str(inventory["status"]).lower()
     return "healthy"
 
@@ -79,7 +82,7 @@ class PoolContext:
 
 
 def share_pool(inventory: Mapping[str, Any], context: PoolContext) -> dict[str, Any]:
-    pool_type = str(inventory["type"])
+    pool_type = str(inventory["poolType"])
     ip, source = split_source(pool_type, str(inventory["url"]))
     own_host = inventory.get("hostUuid")
     if own_host:
@@ -125,8 +128,9 @@ class VolumeContext:
 
 
 def volume_event_state(status: str) -> int:
-    """0 ready, 1 creating, 2 deleting, 3 error."""
-    return {"Ready": 0, "Creating": 1, "Deleting": 2}.get(status, 3)
+    """0 ready, 1 creating, 2 deleting (a ZStack-deleted volume waiting to be expunged
+    too), 3 error."""
+    return {"Ready": 0, "Creating": 1, "Deleting": 2, "Deleted": 2}.get(status, 3)
 
 
 def share_volume(inventory: Mapping[str, Any], context: VolumeContext) -> dict[str, Any]:
@@ -135,7 +139,7 @@ def share_volume(inventory: Mapping[str, Any], context: VolumeContext) -> dict[s
         "UUID": inventory["uuid"],
         "Name": inventory["name"],
         "NamespaceUUID": "",
-        "Type": inventory.get("type") or "block",
+        "Type": inventory.get("kind") or "block",
         "PoolUUID": inventory["primaryStorageUuid"],
         "Capacity": int(inventory.get("size") or 0),
         "Used": int(inventory.get("actualSize") or 0),
@@ -148,7 +152,7 @@ def share_volume(inventory: Mapping[str, Any], context: VolumeContext) -> dict[s
         "Ctime": unix(inventory.get("createDate")),
         "Mtime": unix(inventory.get("lastOpDate")),
         "AccessPath": {host: path for host in context.host_uuids},
-        "EventState": volume_event_state(str(inventory.get("status") or "Ready")),
+        "EventState": volume_event_state(str(inventory.get("status") or VolumeStatus.READY)),
         "ShareNsUUIDs": None,
         "Parent": context.parent_volume_uuid,
         "ParentSnapshot": inventory.get("parentSnapshotUuid") or "",
@@ -227,7 +231,7 @@ def share_snapshot(
         "UUID": uuid,
         "Volume": inventory["volumeUuid"],
         "Desc": inventory.get("description") or "",
-        "Status": snapshot_status(str(inventory.get("status") or "Ready")),
+        "Status": snapshot_status(str(inventory.get("status") or VolumeStatus.READY)),
         "Ctime": unix(inventory.get("createDate")),
         "Attr": {"LinkCloneUsed": "LinkCloneUsed"} if linked_clones else None,
         "Size": int(inventory.get("size") or 0),

@@ -35,10 +35,12 @@ from schemas.agent import ChunkStoreRef
 from schemas.backup_inventories import backup_inventory
 from schemas.backups import BackupMode, BackupStatus, VolumeBackup
 from schemas.infra import BackupStorage, Host, PrimaryStorage
+from schemas.states import ResourceState
 from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import volume_inventory
 from schemas.tables import utcnow
 from volplane import layout
+from volplane.capacity import default_snapshot_capacity
 from volplane.catalog import backups as catalog
 from volplane.errors import (
     DuplicateResource,
@@ -49,6 +51,7 @@ from volplane.errors import (
 from volplane.store.tags import add_tags, delete_tags
 from volplane.tenancy import get_visible
 from workers.context import JobContext, Runs
+from workers.operations.common import absent_is_deleted
 from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import refresh_allocated
 from workers.operations.volumes import (
@@ -74,7 +77,7 @@ def _usable_storage(ctx: JobContext, uuid: str, *, new_work: bool) -> BackupStor
     storage = ctx.session.get(BackupStorage, uuid)
     if storage is None:
         raise ResourceNotFound(f"backup storage {uuid} does not exist")
-    if new_work and storage.state != "Enabled":
+    if new_work and storage.state != ResourceState.ENABLED:
         raise ResourceInState(f"backup storage {uuid} is {storage.state}")
     if storage.status != CONNECTED:
         raise ResourceInState(f"backup storage {uuid} is {storage.status}")
@@ -142,7 +145,7 @@ def _source(ctx: JobContext, volume: Volume, snapshot_uuid: str | None) -> str:
     snapshot = ctx.session.get(VolumeSnapshot, snapshot_uuid)
     if snapshot is None or snapshot.volume_uuid != volume.uuid:
         raise ResourceNotFound(f"volume {volume.uuid} has no snapshot {snapshot_uuid}")
-    if snapshot.status != "Ready":
+    if snapshot.status != VolumeStatus.READY:
         raise ResourceInState(f"snapshot {snapshot_uuid} is {snapshot.status}")
     return snapshot.install_path
 
@@ -315,7 +318,7 @@ def _begin_restore(
             size=backup.size,
             actual_size=0,
             snapshot_size=0,
-            snapshot_capacity=3 * backup.size,
+            snapshot_capacity=default_snapshot_capacity(backup.size),
             install_path=path,
             status=VolumeStatus.CREATING,
             clone_progress=0.0,
@@ -374,6 +377,6 @@ def restore_backup(ctx: JobContext, req: rq.CreateDataVolumeFromBackup) -> dict[
 
 RUNS: Runs = {
     catalog.CREATE_VOLUME_BACKUP: create_backup,
-    catalog.DELETE_VOLUME_BACKUP: delete_backup,
+    catalog.DELETE_VOLUME_BACKUP: absent_is_deleted(VolumeBackup, delete_backup),
     catalog.CREATE_DATA_VOLUME_FROM_VOLUME_BACKUP: restore_backup,
 }

@@ -33,10 +33,12 @@ from schemas.infra import PrimaryStorage
 from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import volume_inventory
 from volplane import layout
+from volplane.capacity import default_snapshot_capacity
 from volplane.catalog import clones as catalog
 from volplane.errors import (
     DuplicateResource,
     LinkedCloneAcrossPools,
+    ResourceInState,
     ResourceNotFound,
     VolplaneError,
 )
@@ -66,6 +68,8 @@ def create_from_snapshot(ctx: JobContext, req: rq.CreateDataVolumeFromSnapshot) 
     assert uuid is not None
     snapshot = visible_snapshot(ctx, req.snapshotUuid, req.sourceVolumeUuid)
     source = visible_volume(ctx, snapshot.volume_uuid)
+    if source.status == VolumeStatus.DELETED:
+        raise ResourceInState(f"volume {source.uuid} is Deleted; recover it first")
     source_pool = pool_of(ctx, source)
     if req.linked:
         return _linked_clone(ctx, req, uuid, snapshot, source, source_pool)
@@ -91,7 +95,7 @@ def _new_volume(
         "size": size,
         "actual_size": 0,
         "snapshot_size": 0,
-        "snapshot_capacity": 3 * size,
+        "snapshot_capacity": default_snapshot_capacity(size),
         "install_path": path,
     }
     return Volume(**{**defaults, **fields})

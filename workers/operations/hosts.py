@@ -24,6 +24,7 @@ from schemas import infra_requests as rq
 from schemas.infra import BackupStorage, Cluster, Host, HostStatus, PrimaryStorage
 from schemas.infra_inventories import host_inventory
 from schemas.requests import DeleteResource
+from schemas.states import STATE_OF_EVENT
 from schemas.tables import utcnow
 from volplane.catalog import hosts as catalog
 from volplane.errors import (
@@ -37,7 +38,7 @@ from volplane.errors import (
 from volplane.store.tags import add_tags, delete_tags
 from workers.context import JobContext, Runs
 from workers.operations.backup_storage import connect_backup_storage
-from workers.operations.common import get_or_404
+from workers.operations.common import absent_is_deleted, get_or_404
 from workers.operations.host_access import agent_of
 from workers.operations.host_deploy import deploy_agent, undeploy_agent
 from workers.operations.primary_storage import (
@@ -57,7 +58,6 @@ CONNECTED, DISCONNECTED, CONNECTING = (
     HostStatus.DISCONNECTED,
     HostStatus.CONNECTING,
 )
-STATE_OF_EVENT = {"enable": "Enabled", "disable": "Disabled", "maintain": "Maintenance"}
 
 
 def pools_holding_volumes(ctx: JobContext, pool_uuids: list[str]) -> int:
@@ -245,5 +245,5 @@ RUNS: Runs = {
     catalog.RECONNECT_HOST: reconnect_host,
     catalog.CHANGE_HOST_STATE: change_host_state,
     catalog.UPDATE_HOST: update_host,
-    catalog.DELETE_HOST: delete_host,
+    catalog.DELETE_HOST: absent_is_deleted(Host, delete_host),
 }

@@ -6,12 +6,13 @@ from typing import Any
 
 from schemas import requests as rq
 from schemas.inventories import zone_inventory
+from schemas.states import ResourceState
 from schemas.tables import Zone, utcnow
 from volplane.catalog import zones as catalog
 from volplane.errors import DuplicateResource
 from volplane.store.tags import add_tags, delete_tags
 from workers.context import JobContext, Runs
-from workers.operations.common import get_or_404
+from workers.operations.common import absent_is_deleted, get_or_404
 
 
 def create_zone(ctx: JobContext, req: rq.CreateZone) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def update_zone(ctx: JobContext, req: rq.UpdateZone) -> dict[str, Any]:
 
 def change_zone_state(ctx: JobContext, req: rq.ChangeZoneState) -> dict[str, Any]:
     zone = get_or_404(ctx.session, Zone, req.uuid, "zone")
-    zone.state = "Enabled" if req.stateEvent == "enable" else "Disabled"
+    zone.state = ResourceState.ENABLED if req.stateEvent == "enable" else ResourceState.DISABLED
     zone.last_op_date = utcnow()
     ctx.session.flush()
     return {"inventory": zone_inventory(zone)}
@@ -56,5 +57,5 @@ RUNS: Runs = {
     catalog.CREATE_ZONE: create_zone,
     catalog.UPDATE_ZONE: update_zone,
     catalog.CHANGE_ZONE_STATE: change_zone_state,
-    catalog.DELETE_ZONE: delete_zone,
+    catalog.DELETE_ZONE: absent_is_deleted(Zone, delete_zone),
 }
