@@ -50,7 +50,12 @@ async def capacities(request: Request) -> Response:
 async def volume_actions(request: Request) -> Response:
     caller = await authenticate(request)
     body = await read_json(request)
-    action, params = action_params(body, set(_ACTIONS))
+    action, params = action_params(
+        body,
+        set(_ACTIONS),
+        path=request.path_params,
+        path_fields={"localStorageMigrateVolume": {"uuid": "volumeUuid"}},
+    )
     uuid = request.path_params["uuid"]
     return await submit(
         request,
