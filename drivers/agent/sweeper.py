@@ -45,9 +45,10 @@ def sweep_journal(journal_dir: Path) -> None:
 
 
 async def sweep_forever(pools: ConnectedPools, interval: float, *, export_grace: float) -> None:
+    """Sweeps at once, then every ``interval`` seconds."""
     while True:
-        await asyncio.sleep(interval)
         try:
             await asyncio.to_thread(sweep_once, pools, export_grace=export_grace)
         except Exception:
             log.exception("sweep failed")
+        await asyncio.sleep(interval)
