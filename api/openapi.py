@@ -16,10 +16,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
+from api import openapi_dialects as dialects
 from api.query import FieldKind
-from api.query.declarations import QueryableResource
+from api.query.declarations import QueryableResource, QueryField
 from volplane.operation import Operation, OperationRegistry
 
 ERROR_STATUSES = ("400", "401", "403", "404", "405", "409", "422", "503")
@@ -159,6 +160,13 @@ def _action_table(handler: Any, api_names: set[str]) -> dict[str, str]:
     return {}
 
 
+def _field_schema(field: QueryField) -> dict[str, Any]:
+    schema = dict(_KIND_SCHEMA[field.kind])
+    if field.values:  # shown under ZStack's names (schemas/zstack_wire.py)
+        schema["description"] = "One of " + ", ".join(sorted(set(field.values.values())))
+    return schema
+
+
 class SpecBuilder:
     def __init__(
         self, operations: OperationRegistry, queryable: dict[str, QueryableResource]
@@ -194,7 +202,7 @@ class SpecBuilder:
             self.schemas[name] = {
                 "type": "object",
                 "properties": {
-                    field.name: dict(_KIND_SCHEMA[field.kind]) for field in resource.fields.values()
+                    field.name: _field_schema(field) for field in resource.fields.values()
                 },
                 "additionalProperties": True,
             }
@@ -208,10 +216,7 @@ class SpecBuilder:
         operation: dict[str, Any] = {
             "operationId": f"{method.lower()}_{handler.__name__}_{_slug(path)}",
             "tags": [path.split("/")[2] if path.count("/") >= 2 else "misc"],
-            "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in re.findall(r"{(\w+)}", path)
-            ],
+            "parameters": self.path_parameters(path, handler, submitted),
             "responses": {
                 status: {
                     "description": "Error",
@@ -259,6 +264,30 @@ class SpecBuilder:
             "content": _json({"type": "object"}),
         }
         return operation
+
+    def path_parameters(
+        self, path: str, handler: Any, submitted: list[str]
+    ) -> list[dict[str, Any]]:
+        """Each path parameter with the schema of the request field it fills (the
+        pattern the server enforces on a uuid); a plain string when it fills none."""
+        fields = getattr(handler, "path_fields", {})
+        properties: dict[str, Any] = {}
+        for api_name in reversed(submitted):
+            model = self.operations.get(api_name).request_model
+            self.model_ref(model)
+            properties.update(self.schemas[model.__name__].get("properties", {}))
+        parameters = []
+        for name in re.findall(r"{(\w+)}", path):
+            schema = properties.get(fields.get(name, name), {"type": "string"})
+            if "$ref" in schema or "anyOf" in schema:  # optional fields: the string part
+                schema = next(
+                    (s for s in schema.get("anyOf", []) if s.get("type") == "string"),
+                    {"type": "string"},
+                )
+            parameters.append(
+                {"name": name, "in": "path", "required": True, "schema": copy.deepcopy(schema)}
+            )
+        return parameters
 
     def request_body(
         self, method: str, path: str, handler: Any, submitted: list[str]
@@ -326,12 +355,29 @@ def build_spec(
 ) -> dict[str, Any]:
     """The OpenAPI document of every ``/v1`` route (also served under ``/zstack``)."""
     builder = SpecBuilder(operations, queryable)
+    builder.schemas.update(copy.deepcopy(dialects.COMPONENTS))
     excluded = set(exclude_modules)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
+        if isinstance(route, Mount) and route.path == "/v3":  # Cinder's
+            for inner in route.routes:
+                if not isinstance(inner, Route) or getattr(inner.endpoint, "public", False):
+                    continue
+                for method in sorted((inner.methods or set()) - {"HEAD"}):
+                    full = route.path + inner.path
+                    paths.setdefault(full, {})[method.lower()] = dialects.cinder_operation(
+                        method, full, inner.endpoint
+                    )
+            continue
         if not isinstance(route, Route) or not route.path.startswith("/v1/"):
             continue
         if route.endpoint.__module__ in excluded:
+            continue
+        if getattr(route.endpoint, "dialect", None) == "share":
+            for method in sorted((route.methods or set()) - {"HEAD"}):
+                paths.setdefault(route.path, {})[method.lower()] = dialects.share_operation(
+                    method, route.path, route.endpoint, builder.schemas
+                )
             continue
         for method in sorted(route.methods or ()):
             if method == "HEAD":
@@ -350,8 +396,11 @@ def build_spec(
         "info": {
             "title": title,
             "version": version,
-            "description": "ZStack-dialect API of volplane. Every path is also served under "
-            '`/zstack`. Errors are `{"error": {code, description, details}}` (CONTRACT §3).',
+            "description": "volplane's three dialects. ZStack (`/v1/...`, every path also "
+            'served under `/zstack`): errors are `{"error": {code, description, details}}`. '
+            "share-storage (`/v1/pool/share`, `/v1/volume/share`, `/v1/cluster`): every "
+            "answer is the `{scode, desc, message, message_cn, stack, data}` envelope. "
+            "Cinder (`/v3/{project_id}/...`, `X-Auth-Token`): errors are Cinder faults.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
@@ -363,7 +412,8 @@ def build_spec(
                     "in": "header",
                     "name": "Authorization",
                     "description": "`OAuth <session uuid>` from `PUT /v1/accounts/login`.",
-                }
+                },
+                **dialects.SECURITY_SCHEMES,
             },
         },
         "security": [{"session": []}],
