@@ -102,7 +102,11 @@ def _seconds(request: Request, name: str, limit: float) -> float:
 def create_agent_app(config: AgentConfig) -> Starlette:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     pools = ConnectedPools(config.data_dir / "pools.json", allowed_roots=config.allowed_roots)
-    table = OperationTable(journal_dir=config.data_dir / "operations", pools=pools)
+    table = OperationTable(
+        journal_dir=config.data_dir / "operations",
+        pools=pools,
+        retention_seconds=config.operation_retention_seconds,
+    )
 
     async def health(request: Request) -> Response:
         return JSONResponse(
@@ -176,7 +180,7 @@ def create_agent_app(config: AgentConfig) -> Starlette:
         # a large pool must not look dead (what operations hold is never removed).
         grace = config.export_grace_seconds
         sweeping = asyncio.create_task(
-            sweep_forever(pools, config.sweep_seconds, export_grace=grace)
+            sweep_forever(pools, config.sweep_seconds, export_grace=grace, also=table.prune_journal)
         )
         yield
         sweeping.cancel()
