@@ -258,6 +258,8 @@ def backing_of(
     if choice.parent_snapshot_uuid is not None:
         snapshot = get_visible(ctx.session, VolumeSnapshot, choice.parent_snapshot_uuid, ctx)
         visible_volume(ctx, snapshot.volume_uuid)
+        # Read again under the volume's lock: a delete that held it may have taken it.
+        snapshot = get_visible(ctx.session, VolumeSnapshot, snapshot.uuid, ctx, lock=True)
         if snapshot.status != "Ready":
             raise ResourceInState(f"snapshot {snapshot.uuid} is {snapshot.status}")
     return choice
