@@ -11,6 +11,7 @@ UnmanageVolume (``workers/operations/manage.py``); nothing is implemented twice.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -361,7 +362,7 @@ async def v3_root(request: Request) -> Response:
 
 def cinder_mount() -> Mount:
     """Everything under ``/v3``, with Cinder's error shape."""
-    return Mount(
+    mount = Mount(
         "/v3",
         routes=[
             Route("/", v3_root, methods=["GET"]),
@@ -384,3 +385,7 @@ def cinder_mount() -> Mount:
         ],
         middleware=[Middleware(CinderErrors)],
     )
+    # Starlette's ``.*`` stops at a newline: a path under /v3 holding one (%0A) would
+    # fall out of the mount and be answered in the ZStack dialect's shape.
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+    return mount

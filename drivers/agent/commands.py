@@ -5,6 +5,7 @@ Handlers are plain blocking functions; the operation table runs them in threads.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 
 from drivers import backup_io, discovery, disk, local_dir, netmount, qcow2, scratch
-from drivers.agent.pools import ConnectedPools
+from drivers.agent.pools import ConnectedPools, Located
 from drivers.backends import DirectoryBackend, NfsBackend
 from drivers.chunkstore import ChunkStore, HttpChunkStore, LocalChunkStore
 from drivers.durable import durable_replace, writing_behind
@@ -53,6 +54,7 @@ from schemas.agent import (
 )
 from volplane.errors import (
     AgentError,
+    AgentTimeout,
     AgentUnreachable,
     InvalidParameter,
     InvalidStoragePath,
@@ -68,6 +70,7 @@ class Context:
     pools: ConnectedPools
     report_progress: Callable[[int], None]
     cancel_requested: Callable[[], bool]
+    cancel: Callable[[], None] = lambda: None  # asks this operation to stop
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,24 @@ def volume_info(ctx: Context, args: PathArgs) -> ImageInfo:
     return qcow2.info(_existing(ctx, args.path))
 
 
+# How long a delete waits for the copy still writing its image to stop.
+STOP_WRITER_SECONDS = 30.0
+
+
+def _writing(ctx: Context, at: Located) -> contextlib.AbstractContextManager[None]:
+    """Holds the ``.part`` of the image at ``at`` for this operation, so that a delete of
+    that image (``volume_delete``) stops it first."""
+    local = at.backend.local_path(str(qcow2.part_path(at.path)))
+    return scratch.holding(local, stop=ctx.cancel) if local else contextlib.nullcontext()
+
+
 def volume_delete(ctx: Context, args: PathArgs) -> VolumeDeleted:
     at = ctx.pools.locate(args.path)
+    # A job that gave up on a copy (its agent hung) deletes the image the copy is still
+    # writing: the copy stops first, so it cannot put the image in place afterwards.
+    local = at.backend.local_path(str(qcow2.part_path(at.path)))
+    if local is not None and not scratch.stop_holders(local, STOP_WRITER_SECONDS):
+        raise AgentTimeout(f"the copy writing {args.path} did not stop")
     return VolumeDeleted(path=at.path, existed=at.backend.remove(at.path))
 
 
@@ -167,15 +186,16 @@ def image_rebase(ctx: Context, args: RebaseArgs) -> ImageInfo:
 
 def image_convert(ctx: Context, args: ConvertArgs) -> ImageInfo:
     dst = ctx.pools.locate(args.dst)
-    return qcow2.convert(
-        _existing(ctx, args.src),
-        dst.path,
-        files=dst.backend,
-        compress=args.compress,
-        rate_limit=args.rate_limit,
-        on_progress=ctx.report_progress,
-        should_cancel=ctx.cancel_requested,
-    )
+    with _writing(ctx, dst):
+        return qcow2.convert(
+            _existing(ctx, args.src),
+            dst.path,
+            files=dst.backend,
+            compress=args.compress,
+            rate_limit=args.rate_limit,
+            on_progress=ctx.report_progress,
+            should_cancel=ctx.cancel_requested,
+        )
 
 
 def image_map(ctx: Context, args: PathArgs) -> ImageMap:
@@ -240,7 +260,7 @@ def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
     if dst.exists():
         raise InvalidStoragePath(f"{args.dst} already exists")
     part = dst.with_name(dst.name + qcow2.PART_SUFFIX)
-    with scratch.holding(part):
+    with scratch.holding(part, stop=ctx.cancel):
         return _pull_into(ctx, args, dst, part)
 
 
@@ -357,15 +377,16 @@ def backup_restore(ctx: Context, args: BackupRestoreArgs) -> ImageInfo:
     dst = ctx.pools.locate(args.dst)
     store = _chunk_store(ctx, args.store)
     try:
-        return backup_io.restore_image(
-            store,
-            args.backup_uuid,
-            dst.local or dst.path,
-            files=dst.backend,
-            scratch_dir=None if dst.local else _scratch_dir(ctx),
-            on_progress=ctx.report_progress,
-            should_cancel=ctx.cancel_requested,
-        )
+        with _writing(ctx, dst):
+            return backup_io.restore_image(
+                store,
+                args.backup_uuid,
+                dst.local or dst.path,
+                files=dst.backend,
+                scratch_dir=None if dst.local else _scratch_dir(ctx),
+                on_progress=ctx.report_progress,
+                should_cancel=ctx.cancel_requested,
+            )
     finally:
         _close(store)
 
