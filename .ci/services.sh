@@ -22,6 +22,7 @@ ls /usr/lib/x86_64-linux-gnu/qemu/block-nfs.so >/dev/null 2>&1 || need_apt+=(qem
 # Test hosts on a real network (tests/netns.py): namespaces, and an sshd in each.
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+# (also docs/webhooks.md's shell recipe, tests/unit/test_webhook_doc.py)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # `make bench` measures backups against restic and borg.
 command -v restic >/dev/null 2>&1 || need_apt+=(restic)
