@@ -26,7 +26,7 @@ from drivers.agent.chunk_routes import chunk_store_routes
 from drivers.agent.config import AgentConfig
 from drivers.agent.operations import Operation, OperationTable
 from drivers.agent.pools import ConnectedPools
-from drivers.agent.sweeper import sweep_forever, sweep_journal, sweep_once
+from drivers.agent.sweeper import sweep_forever, sweep_journal
 from drivers.facts import host_facts
 from schemas.agent import (
     CHUNK_STORE_PATH,
@@ -176,8 +176,9 @@ def create_agent_app(config: AgentConfig) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Nothing runs yet: whatever a killed agent left is nobody's.
         sweep_journal(config.data_dir / "operations")
+        # The first sweep runs at once, beside the first requests: an agent busy sweeping
+        # a large pool must not look dead (what operations hold is never removed).
         grace = config.export_grace_seconds
-        await asyncio.to_thread(sweep_once, pools, export_grace=grace)
         sweeping = asyncio.create_task(
             sweep_forever(pools, config.sweep_seconds, export_grace=grace, also=table.prune_journal)
         )

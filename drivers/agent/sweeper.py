@@ -52,11 +52,12 @@ async def sweep_forever(
     export_grace: float,
     also: Callable[[], object] = lambda: None,
 ) -> None:
-    """Every ``interval``: leftovers of dead operations, then ``also`` (the journal)."""
+    """At once, then every ``interval``: leftovers of dead operations, then ``also`` (the
+    journal)."""
     while True:
-        await asyncio.sleep(interval)
         try:
             await asyncio.to_thread(sweep_once, pools, export_grace=export_grace)
             await asyncio.to_thread(also)
         except Exception:
             log.exception("sweep failed")
+        await asyncio.sleep(interval)
