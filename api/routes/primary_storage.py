@@ -33,7 +33,7 @@ from schemas.infra_requests import ALLOCATOR_STRATEGIES, POOL_TYPES
 from schemas.storage import Volume
 from schemas.tables import Zone
 from volplane.capacity import PoolCapacity, summed
-from volplane.errors import InvalidQuery, ResourceNotFound, RouteNotFound
+from volplane.errors import InvalidParameter, InvalidQuery, ResourceNotFound, RouteNotFound
 from volplane.runtime import Runtime
 from volplane.store.infra import pool_type_support, pools_for_capacity, visible_to_tenant
 
@@ -52,9 +52,19 @@ async def add_primary_storage(request: Request) -> Response:
     caller = await authenticate(request)
     body = await read_json(request)
     params = {**create_params(body), "type": kind}
+    # A share's password goes beside the job, never into its record.
+    password = params.pop("password", None)
+    if password is not None and not isinstance(password, str):
+        raise InvalidParameter("password must be a string")
     resource_uuid = resource_uuid_of(params)
     return await submit(
-        request, caller, "AddPrimaryStorage", params, resource_uuid=resource_uuid, raw_body=body
+        request,
+        caller,
+        "AddPrimaryStorage",
+        params,
+        resource_uuid=resource_uuid,
+        raw_body=body,
+        secrets={"password": password} if password else None,
     )
 
 

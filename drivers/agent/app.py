@@ -166,11 +166,14 @@ def create_agent_app(config: AgentConfig) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Nothing runs yet: whatever a killed agent left is nobody's.
         sweep_journal(config.data_dir / "operations")
+        # Shares this agent mounts (smbnetfs) live as long as it does.
+        await asyncio.to_thread(pools.mount_all)
         await asyncio.to_thread(sweep_once, pools)
         sweeping = asyncio.create_task(sweep_forever(pools, config.sweep_seconds))
         yield
         sweeping.cancel()
         await table.shutdown()
+        await asyncio.to_thread(pools.unmount_all)
 
     return Starlette(
         routes=[
