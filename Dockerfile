@@ -11,5 +11,8 @@ COPY workers workers
 COPY drivers drivers
 COPY schemas schemas
 COPY migrations migrations
+COPY client client
+# The production install: runtime dependencies only, no test extras
+# (tests/integration/test_production_install.py runs exactly this install).
 RUN pip install --no-cache-dir .
 ENTRYPOINT ["volplane"]

@@ -28,11 +28,12 @@ test: venv services
 services:
 	bash .ci/services.sh
 
-## Lint and type-check.
+## Lint, type-check, and check the layers (imports point one way: docs/development.md).
 check: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 ## Benchmarks (all, or `make bench BENCH="jobs query"`); results go to docs/benchmarks.md.
 bench: venv services

@@ -10,28 +10,69 @@ from starlette.routing import BaseRoute
 
 from api.admission import AdmissionBatcher
 from api.errors import EXCEPTION_HANDLERS
+from api.routes import (
+    accounts,
+    backup_storage,
+    backups,
+    cinder,
+    clusters,
+    console,
+    debug,
+    events,
+    hosts,
+    jobs,
+    manageable,
+    metrics,
+    openapi,
+    primary_storage,
+    root,
+    share_cluster,
+    share_pools,
+    share_volumes,
+    snapshots,
+    volumes,
+    zones,
+)
 from api.routing import IndexedRouter
-from volplane.discovery import modules_of
+from drivers.client import AgentClients
+from volplane.broker import make_broker
+from volplane.catalog import operations
 from volplane.runtime import Runtime
 from volplane.settings import Settings
 from volplane.store.pg_job_ends import JobEndListener
-from workers.celery_app import make_celery
-
-TEST_ONLY_ROUTES = {"api.routes.debug"}
 
 
 def api_routes(settings: Settings) -> list[BaseRoute]:
-    routes: list[BaseRoute] = []
-    for module in modules_of("api.routes"):
-        if module.__name__ in TEST_ONLY_ROUTES and not settings.enable_test_operations:
-            continue
-        routes += getattr(module, "ROUTES", [])
-    return routes
+    """Every route, in matching order: the first full match wins."""
+    test_only = debug.ROUTES if settings.enable_test_operations else []
+    return [
+        *accounts.ROUTES,
+        *backup_storage.ROUTES,
+        *backups.ROUTES,
+        *cinder.ROUTES,
+        *clusters.ROUTES,
+        *console.ROUTES,
+        *test_only,
+        # ``/v1/api-jobs/events`` before ``/v1/api-jobs/{uuid}``.
+        *events.ROUTES,
+        *jobs.ROUTES,
+        *hosts.ROUTES,
+        *manageable.ROUTES,
+        *metrics.ROUTES,
+        *openapi.ROUTES,
+        *primary_storage.ROUTES,
+        *root.ROUTES,
+        *share_cluster.ROUTES,
+        *share_pools.ROUTES,
+        *share_volumes.ROUTES,
+        *snapshots.ROUTES,
+        *volumes.ROUTES,
+        *zones.ROUTES,
+    ]
 
 
 def create_app(settings: Settings) -> Starlette:
-    celery = make_celery(settings)
-    runtime: Runtime = celery.volplane_runtime
+    runtime = Runtime(settings, make_broker(settings))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,6 +88,8 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(exception_handlers=EXCEPTION_HANDLERS)
     app.router = IndexedRouter(api_routes(settings), lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.operations = operations(settings)
+    app.state.agents = AgentClients()
     app.state.admission = admission
     app.state.job_ends = job_ends
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,12 +11,13 @@ from starlette.responses import Response
 from api.auth import authenticate
 from api.body import action_params, create_params, read_json, resource_uuid_of
 from api.submit import submit
+from volplane.operation import Operation
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def create_endpoint(
-    api_name: str,
+    operation: Operation[Any],
     *,
     name: str,
     from_path: Mapping[str, str] | None = None,
@@ -34,16 +36,21 @@ def create_endpoint(
         for path_name, param in path_params.items():
             params[param] = request.path_params[path_name]
         return await submit(
-            request, caller, api_name, params, resource_uuid=resource_uuid_of(params), raw_body=body
+            request,
+            caller,
+            operation,
+            params,
+            resource_uuid=resource_uuid_of(params),
+            raw_body=body,
         )
 
     endpoint.__name__ = endpoint.__qualname__ = name
-    endpoint.api_name = api_name  # type: ignore[attr-defined]  # for api/openapi.py
+    endpoint.api_name = operation.api_name  # type: ignore[attr-defined]  # for api/openapi.py
     return endpoint
 
 
 def attachment_endpoint(
-    api_name: str, *, name: str, resource: tuple[str, str], target: tuple[str, str]
+    operation: Operation[Any], *, name: str, resource: tuple[str, str], target: tuple[str, str]
 ) -> Endpoint:
     """``POST|DELETE /v1/<targets>/{t}/<things>/{r}``: attach a resource to a target or
     detach it, serialized on the resource. ``resource`` and ``target`` are each
@@ -54,16 +61,16 @@ def attachment_endpoint(
         body = await read_json(request, required=False)
         uuid = request.path_params[resource[0]]
         params = {target[1]: request.path_params[target[0]], resource[1]: uuid}
-        return await submit(request, caller, api_name, params, resource_uuid=uuid, raw_body=body)
+        return await submit(request, caller, operation, params, resource_uuid=uuid, raw_body=body)
 
     endpoint.__name__ = endpoint.__qualname__ = name
-    endpoint.api_name = api_name  # type: ignore[attr-defined]  # for api/openapi.py
+    endpoint.api_name = operation.api_name  # type: ignore[attr-defined]  # for api/openapi.py
     return endpoint
 
 
-def actions_endpoint(actions: Mapping[str, str], *, name: str) -> Endpoint:
+def actions_endpoint(actions: Mapping[str, Operation[Any]], *, name: str) -> Endpoint:
     """``PUT /v1/<things>/{uuid}/actions``: ``{"<action>": {...}}`` → that operation,
-    serialized on the resource. ``actions`` maps action names to operation names."""
+    serialized on the resource. ``actions`` maps action names to operations."""
     allowed = set(actions)
 
     async def endpoint(request: Request) -> Response:
@@ -82,11 +89,13 @@ def actions_endpoint(actions: Mapping[str, str], *, name: str) -> Endpoint:
 
     endpoint.__name__ = endpoint.__qualname__ = name
     # Declared for the OpenAPI generator (api/openapi.py), which documents each action.
-    endpoint.action_table = dict(actions)  # type: ignore[attr-defined]
+    endpoint.action_table = {  # type: ignore[attr-defined]
+        action: operation.api_name for action, operation in actions.items()
+    }
     return endpoint
 
 
-def delete_endpoint(api_name: str, *, name: str) -> Endpoint:
+def delete_endpoint(operation: Operation[Any], *, name: str) -> Endpoint:
     """``DELETE /v1/<things>/{uuid}[?deleteMode=...]``: the query string is the request.
 
     The path names the resource: a ``uuid`` in the query string cannot redirect the
@@ -100,12 +109,12 @@ def delete_endpoint(api_name: str, *, name: str) -> Endpoint:
         return await submit(
             request,
             caller,
-            api_name,
+            operation,
             {**query, "uuid": uuid},
             resource_uuid=uuid,
             raw_body=query,
         )
 
     endpoint.__name__ = endpoint.__qualname__ = name
-    endpoint.api_name = api_name  # type: ignore[attr-defined]  # for api/openapi.py
+    endpoint.api_name = operation.api_name  # type: ignore[attr-defined]  # for api/openapi.py
     return endpoint

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from api.query import FieldKind
 from api.query.declarations import QueryableResource
-from volplane.operations import OperationRegistry
+from volplane.operation import Operation, OperationRegistry
 
 ERROR_STATUSES = ("400", "401", "403", "404", "405", "409", "422", "503")
 QUERY_PARAMETERS: list[dict[str, Any]] = [
@@ -119,6 +119,8 @@ def _mentioned(handler: Any, names: Iterable[str]) -> list[str]:
     found: list[str] = []
 
     def add(value: Any) -> None:
+        if isinstance(value, Operation):
+            value = value.api_name
         if isinstance(value, str) and value in wanted and value not in found:
             found.append(value)
         elif isinstance(value, frozenset | tuple):
@@ -133,7 +135,9 @@ def _mentioned(handler: Any, names: Iterable[str]) -> list[str]:
     module = inspect.getmodule(handler)
     for name in code.co_names:
         table = getattr(module, name, None)
-        if isinstance(table, dict):
+        if isinstance(table, Operation):  # a declaration the handler submits
+            add(table)
+        elif isinstance(table, dict):
             for value in table.values():
                 add(value)
     return found
@@ -148,8 +152,10 @@ def _action_table(handler: Any, api_names: set[str]) -> dict[str, str]:
     code = getattr(handler, "__code__", None)
     for name in getattr(code, "co_names", ()):
         table = getattr(module, name, None)
-        if isinstance(table, dict) and table and set(table.values()) <= api_names:
-            return {str(k): str(v) for k, v in table.items()}
+        if isinstance(table, dict) and table:
+            names = {k: v.api_name if isinstance(v, Operation) else v for k, v in table.items()}
+            if set(names.values()) <= api_names:
+                return {str(k): str(v) for k, v in names.items()}
     return {}
 
 

@@ -1,4 +1,4 @@
-"""The query registry: every queryable resource, gathered from the route modules.
+"""The query registry: every queryable resource, declared by its route module.
 
 Each declaration answers queries, names valid fields in errors and writes
 ``docs/query.md``.
@@ -11,7 +11,6 @@ from functools import cache
 from typing import Any
 
 from api.query import FieldKind, QueryField, QueryRegistry
-from volplane.discovery import modules_of
 
 S, I, F, D, B = (  # noqa: E741 - short kind names keep declarations readable
     FieldKind.STRING,
@@ -32,8 +31,34 @@ def fields(*items: tuple[str, Any, FieldKind]) -> dict[str, QueryField]:
 def _catalog() -> tuple[QueryRegistry, dict[str, Inventory]]:
     registry = QueryRegistry()
     inventories: dict[str, Inventory] = {}
-    for module in modules_of("api.routes"):
-        for resource, inventory in getattr(module, "QUERYABLE", ()):
+    # Imported on first use: the route modules import this one for ``fields``.
+    from api.routes import (
+        accounts,
+        backup_storage,
+        backups,
+        clusters,
+        hosts,
+        jobs,
+        primary_storage,
+        snapshots,
+        volumes,
+        zones,
+    )
+
+    modules = [
+        accounts,
+        backup_storage,
+        backups,
+        clusters,
+        hosts,
+        jobs,
+        primary_storage,
+        snapshots,
+        volumes,
+        zones,
+    ]
+    for module in modules:
+        for resource, inventory in module.QUERYABLE:
             registry.register(resource)
             inventories[resource.name] = inventory
     return registry, inventories

@@ -19,8 +19,9 @@ from starlette.responses import JSONResponse
 
 from api.admission import AdmissionBatcher
 from schemas.tables import new_uuid
-from volplane.errors import InvalidParameter, PermissionDenied
+from volplane.errors import InvalidParameter, PermissionDenied, UnknownAction
 from volplane.jobs import request_digest, validate_job_uuid
+from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 from volplane.store.jobs import NewJob
@@ -97,7 +98,7 @@ class RecordedJob:
 async def record_job(
     request: Request,
     caller: Caller,
-    api_name: str,
+    operation: Operation[Any],
     params: dict[str, Any],
     *,
     resource_uuid: str | None,
@@ -105,7 +106,7 @@ async def record_job(
     recorded_params: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
 ) -> RecordedJob:
-    """Validates ``params`` for ``api_name`` and records a job for it; every dialect's
+    """Validates ``params`` for ``operation`` and records a job for it; every dialect's
     asynchronous calls come through here and differ only in how they answer.
 
     ``raw_body`` is the request as the client sent it (the idempotency identity);
@@ -115,9 +116,10 @@ async def record_job(
     ``ctx.secret(name)``.
     """
     runtime: Runtime = request.app.state.runtime
-    operation = runtime.operations.get(api_name)
+    if operation.api_name not in request.app.state.operations:
+        raise UnknownAction(f"unknown operation {operation.api_name}")
     if operation.admin_only and not caller.is_admin:
-        raise PermissionDenied(f"only an admin account may call {api_name}")
+        raise PermissionDenied(f"only an admin account may call {operation.api_name}")
     model = build_request(operation.request_model, recorded_params or params)
     job_header = request.headers.get("x-job-uuid")
     job_uuid = validate_job_uuid(job_header) if job_header is not None else new_uuid()
@@ -131,7 +133,7 @@ async def record_job(
     new = NewJob(
         uuid=job_uuid,
         account_uuid=caller.account_uuid,
-        api_name=api_name,
+        api_name=operation.api_name,
         request={"params": model.model_dump(mode="json", exclude_none=True)},
         request_digest=request_digest(
             method=request.method,
@@ -155,7 +157,7 @@ async def record_job(
 async def submit(
     request: Request,
     caller: Caller,
-    api_name: str,
+    operation: Operation[Any],
     params: dict[str, Any],
     *,
     resource_uuid: str | None,
@@ -163,12 +165,12 @@ async def submit(
     recorded_params: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """Records a job for ``api_name`` (``record_job``) and answers ZStack's 202."""
+    """Records a job for ``operation`` (``record_job``) and answers ZStack's 202."""
     runtime: Runtime = request.app.state.runtime
     job = await record_job(
         request,
         caller,
-        api_name,
+        operation,
         params,
         resource_uuid=resource_uuid,
         raw_body=raw_body,

@@ -451,3 +451,17 @@ class AgentClient:
     def store_usage(self, root: str, *, op_id: str | None = None) -> StoreUsage:
         result = self.run(op_id or new_op_id(), "store.usage", PoolArgs(root=root).wire())
         return StoreUsage.model_validate(result)
+
+
+class AgentClients:
+    """Agent clients cached per (agent, token): one connection pool each."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str, str], AgentClient] = {}
+
+    def __call__(self, base_url: str, token: str) -> AgentClient:
+        key = (base_url, token)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = AgentClient(base_url, token)
+        return client

@@ -29,16 +29,6 @@ def qemu_img_version(binary: str = "qemu-img") -> str | None:
 
 
 @cache
-def qemu_protocols(binary: str = "qemu-img") -> frozenset[str]:
-    """The formats and protocols qemu-img lists (``nfs``, ``rbd``, ``iscsi``...)."""
-    try:
-        out = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return frozenset()
-    found = re.search(r"^Supported formats:(.*)$", out.stdout, re.MULTILINE)
-    return frozenset(found.group(1).split()) if found else frozenset()
-
-
 def by_id_names(by_id_dir: Path = DISK_BY_ID) -> dict[str, list[str]]:
     """Device name (``sda``) to its ``/dev/disk/by-id`` links (WWN, serial...)."""
     names: dict[str, list[str]] = {}

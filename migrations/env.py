@@ -5,13 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import schemas.backups
+import schemas.infra
+import schemas.storage  # noqa: F401 - each module of tables adds them to Base.metadata
 from schemas.tables import Base
-from volplane.discovery import modules_of
 from volplane.settings import Settings
-
-# Every module of schemas/ that declares tables adds them to Base.metadata.
-for _module in modules_of("schemas"):
-    pass
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or Settings().resolved_database_url()

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from volplane.sizes import volume_size
 
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
 Description = Annotated[str, StringConstraints(max_length=2048)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+# A volume's size in bytes, rounded up to a whole sector (``volplane.sizes``).
+VolumeSize = Annotated[int, Field(gt=0), AfterValidator(volume_size)]
 
 
 class RequestModel(BaseModel):

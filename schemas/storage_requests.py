@@ -6,12 +6,20 @@ from typing import Literal
 
 from pydantic import Field
 
-from schemas.requests import Description, Name, RequestModel, ResourceRef, Tagged, Uuid
+from schemas.requests import (
+    Description,
+    Name,
+    RequestModel,
+    ResourceRef,
+    Tagged,
+    Uuid,
+    VolumeSize,
+)
 
 
 class CreateDataVolume(Tagged):
     name: Name
-    diskSize: int | None = Field(default=None, gt=0)
+    diskSize: VolumeSize | None = None
     primaryStorageUuid: Uuid | None = None
     backingFile: str | None = Field(default=None, min_length=1, max_length=1024)
     description: Description | None = None
@@ -26,7 +34,7 @@ class DeleteVolume(ResourceRef):
 
 
 class ResizeDataVolume(ResourceRef):
-    size: int = Field(gt=0)
+    size: VolumeSize
 
 
 class UpdateVolume(ResourceRef):

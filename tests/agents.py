@@ -50,7 +50,10 @@ class AgentProcess:
         startup_timeout: float = 15.0,
         extra_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        command: list[str] | None = None,
     ) -> None:
+        """``command`` runs the agent (``[".../bin/volplane", "agent"]``); by default
+        ``python -m drivers.agent`` of this checkout."""
         self.base_dir = base_dir
         self.data_dir = base_dir / "agent-data"
         self.log_path = base_dir / "agent.log"
@@ -60,6 +63,7 @@ class AgentProcess:
         self.startup_timeout = startup_timeout
         self.extra_args = extra_args
         self.env = dict(env or {})  # extra environment, e.g. a PATH without qemu-img
+        self.command = command
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._paused = False
@@ -87,11 +91,13 @@ class AgentProcess:
                 filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
             ),
         }
+        command = [sys.executable, "-m", "drivers.agent"]
+        if self.command is not None:  # an installed volplane: nothing of this checkout
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            command = self.command
         self._proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "drivers.agent",
+                *command,
                 "--listen",
                 f"{self.host}:{self.port}",
                 "--data-dir",
@@ -102,7 +108,7 @@ class AgentProcess:
             env={**env, **self.env, "VOLPLANE_AGENT_TOKEN": self.token},
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
+            cwd=REPO_ROOT if self.command is None else self.base_dir,
         )
         self._wait_healthy()
 
@@ -175,9 +181,10 @@ def running_agent(
     token: str | None = None,
     port: int | None = None,
     env: dict[str, str] | None = None,
+    command: list[str] | None = None,
 ) -> Iterator[AgentProcess]:
     """A started agent, stopped (or killed, if it hangs) on exit."""
-    agent = AgentProcess(base_dir, token=token, port=port, env=env)
+    agent = AgentProcess(base_dir, token=token, port=port, env=env, command=command)
     agent.start()
     try:
         yield agent

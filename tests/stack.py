@@ -50,6 +50,10 @@ class Stack:
     env: dict[str, str]
     workdir: Path
     port: int = field(default_factory=free_port)
+    # How ``volplane`` is run, and where: this checkout by default; a production
+    # install's ``bin/volplane`` in tests of that install.
+    command: tuple[str, ...] = (sys.executable, "-m", "volplane.cli")
+    cwd: Path = ROOT
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -61,9 +65,9 @@ class Stack:
         self.commands[name] = args
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
         proc = subprocess.Popen(
-            [sys.executable, "-m", "volplane.cli", *args],
+            [*self.command, *args],
             env={**os.environ, **self.env},
-            cwd=ROOT,
+            cwd=self.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill -9 takes its children too
@@ -73,9 +77,9 @@ class Stack:
 
     def migrate(self) -> None:
         subprocess.run(
-            [sys.executable, "-m", "volplane.cli", "migrate"],
+            [*self.command, "migrate"],
             env={**os.environ, **self.env},
-            cwd=ROOT,
+            cwd=self.cwd,
             check=True,
             capture_output=True,
         )

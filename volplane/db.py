@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import select
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from volplane.settings import Settings
@@ -21,6 +23,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def closed_by_server(fileno: int) -> bool:
+    """Whether an idle connection's socket has something to read.
+
+    An idle PostgreSQL connection is sent nothing, except its end: a server that
+    restarts, or terminates the backend, sends a FATAL error and closes the socket.
+    Looking costs one non-blocking ``poll`` on the socket, no round trip.
+    """
+    poller = select.poll()
+    poller.register(fileno, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
+def _drop_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    # The pool discards a connection whose checkout raises this and hands out
+    # another one (a new one once the stale ones are gone): no request fails.
+    try:
+        closed = dbapi_connection.closed or closed_by_server(dbapi_connection.fileno())
+    except Exception as exc:  # a socket that is gone altogether
+        raise DisconnectionError("the pooled connection is unusable") from exc
+    if closed:
+        raise DisconnectionError("the server closed this pooled connection")
+
+
 def make_engine(settings: Settings) -> Engine:
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
@@ -28,9 +53,11 @@ def make_engine(settings: Settings) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # No pre-ping: it costs a round trip per checkout. A connection broken by a
-    # server restart fails one statement, and the pool then drops all of them.
-    return create_engine(url, pool_size=20, max_overflow=20, pool_recycle=3600)
+    # No pre-ping (a round trip per checkout): a connection the server closed (a
+    # restart, a terminated backend) is seen on its socket at checkout and replaced.
+    engine = create_engine(url, pool_size=20, max_overflow=20, pool_recycle=3600)
+    event.listen(engine, "checkout", _drop_if_closed_by_server)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

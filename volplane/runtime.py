@@ -1,4 +1,5 @@
-"""Everything a process needs to run jobs, built lazily once per process.
+"""What the gateway and the workers share per process: the database, the stores and
+the broker to send run messages through, built lazily once per process.
 
 Celery's prefork pool forks after the app is configured; database engines and
 HTTP clients must be made in the child, so nothing here is built at import time.
@@ -12,9 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from drivers.client import AgentClient
 from volplane.db import make_engine, make_session_factory
-from volplane.operations import OperationRegistry
 from volplane.settings import Settings
 from volplane.store.accounts import AccountStore
 from volplane.store.jobs import JobStore
@@ -27,7 +26,6 @@ class Runtime:
     def __init__(self, settings: Settings, celery: Celery) -> None:
         self.settings = settings
         self.celery = celery
-        self._agents: dict[tuple[str, str], AgentClient] = {}
 
     @cached_property
     def engine(self) -> Engine:
@@ -48,20 +46,6 @@ class Runtime:
             session_timeout=self.settings.session_timeout_seconds,
             cache_seconds=self.settings.session_cache_seconds,
         )
-
-    @cached_property
-    def operations(self) -> OperationRegistry:
-        from workers.operations import build_registry
-
-        return build_registry(self.settings)
-
-    def agent_client(self, base_url: str, token: str) -> AgentClient:
-        """Agent clients are cached per (agent, token): one connection pool each."""
-        key = (base_url, token)
-        client = self._agents.get(key)
-        if client is None:
-            client = self._agents[key] = AgentClient(base_url, token)
-        return client
 
     def dispatch(self, job_uuids: list[str]) -> None:
         """Sends the run messages for ``job_uuids``. A lost send is repaired by the sweeper.
@@ -103,3 +87,4 @@ def run_messages(job_uuids: list[str]) -> list[tuple[str, list[Any]]]:
 
 DELIVER_WEBHOOK = "volplane.deliver_webhook"
 SWEEP = "volplane.sweep"
+HEARTBEAT = "volplane.heartbeat"

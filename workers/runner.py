@@ -21,8 +21,8 @@ from schemas.tables import ApiJob, new_uuid
 from volplane.errors import InvalidParameter, JobCancelled, JobLost, VolplaneError
 from volplane.jobs import JobState
 from volplane.logs import job_logging
-from volplane.runtime import Runtime
 from volplane.settings import Settings
+from workers.runtime import WorkerRuntime
 
 log = logging.getLogger("volplane.runner")
 
@@ -33,7 +33,7 @@ class LeaseLost(Exception):
 
 @dataclass
 class RunContext:
-    """The JobContext an operation sees (volplane.operations.JobContext)."""
+    """The JobContext an operation sees (workers.context.JobContext)."""
 
     session: Session
     settings: Settings
@@ -41,7 +41,7 @@ class RunContext:
     account_uuid: str
     is_admin: bool
     resource_uuid: str | None
-    runtime: Runtime
+    runtime: WorkerRuntime
     token: str
     _cancel: threading.Event = field(default_factory=threading.Event)
     _lost: threading.Event = field(default_factory=threading.Event)
@@ -117,7 +117,7 @@ class _LeaseKeeper(threading.Thread):
                 self.ctx.ask_cancel()
 
 
-def run_job(runtime: Runtime, job_uuid: str) -> str:
+def run_job(runtime: WorkerRuntime, job_uuid: str) -> str:
     """Runs the job if it is ours to run. Returns what happened, for logs and tests."""
     settings = runtime.settings
     token = new_uuid()
@@ -133,7 +133,7 @@ def run_job(runtime: Runtime, job_uuid: str) -> str:
         return _run_claimed(runtime, job, token)
 
 
-def _run_claimed(runtime: Runtime, job: ApiJob, token: str) -> str:
+def _run_claimed(runtime: WorkerRuntime, job: ApiJob, token: str) -> str:
     settings = runtime.settings
     account = runtime.accounts.get(job.account_uuid)
     with runtime.sessions() as session:
@@ -160,7 +160,7 @@ def _run_claimed(runtime: Runtime, job: ApiJob, token: str) -> str:
     return outcome
 
 
-def _run_operation(runtime: Runtime, ctx: RunContext, job: ApiJob, session: Session) -> str:
+def _run_operation(runtime: WorkerRuntime, ctx: RunContext, job: ApiJob, session: Session) -> str:
     jobs = runtime.jobs
     # A run after job_max_attempts runs died (JobStore.recover_lost), or a rerun of a job
     # whose cancel was asked before its worker died, has the cancel asked from the
@@ -170,16 +170,16 @@ def _run_operation(runtime: Runtime, ctx: RunContext, job: ApiJob, session: Sess
     last_run = job.attempts > runtime.settings.job_max_attempts
     cleanup = last_run or job.cancel_requested
     try:
-        operation = runtime.operations.get(job.api_name)
+        runnable = runtime.operations.get(job.api_name)
         try:
-            request = operation.request_model.model_validate(job.request.get("params", {}))
+            request = runnable.operation.request_model.model_validate(job.request.get("params", {}))
         except ValidationError as exc:
             raise InvalidParameter(str(exc)) from exc
         if cleanup:
             ctx.ask_cancel()
         else:
             ctx.checkpoint()
-        result = operation.run(ctx, request)
+        result = runnable.run(ctx, request)
         # No cancel check here: the work is done (and may have committed steps of its
         # own), so a cancel that comes now is too late. The lease is checked by
         # finish_in, which ends the job only if it is still ours.
@@ -222,7 +222,7 @@ def _end_failed(
     return state.value.lower()
 
 
-def _after_end(runtime: Runtime, job: ApiJob) -> None:
+def _after_end(runtime: WorkerRuntime, job: ApiJob) -> None:
     """A job ended: let the next one on its resource run, and push its webhook."""
     runtime.dispatch_next(job.sync_key)
     if job.webhook_url:

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from api.auth import public
 from api.cinder import wire
 from api.cinder.errors import (
     CinderBadRequest,
@@ -29,6 +30,7 @@ from api.cinder.errors import (
     CinderNotFound,
     CinderUnauthorized,
 )
+from api.cinder.versions import v3_version
 from api.json_body import read_json_value
 from api.manageable import list_manageable
 from api.submit import base_url, submit
@@ -36,6 +38,7 @@ from schemas.infra import Host, PrimaryStorage
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import reason_not_safe
 from schemas.tables import Account, ApiJob, Zone, new_uuid, utcnow
+from volplane.catalog.manage import MANAGE_VOLUME, UNMANAGE_VOLUME
 from volplane.errors import InvalidJSON, Unauthorized
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
@@ -137,7 +140,7 @@ async def _listing(request: Request, *, detailed: bool, legacy: bool) -> Respons
     def ask() -> list[dict[str, Any]]:
         with runtime.sessions() as session:
             pool = resolve_pool(session, host=host, cluster=cluster)
-            listing = list_manageable(session, runtime.agent_client, pool.uuid)
+            listing = list_manageable(session, request.app.state.agents, pool.uuid)
         return [
             wire.manageable_entry(
                 source_name=image.name,
@@ -202,7 +205,7 @@ async def _manage(request: Request, *, legacy: bool) -> Response:
         params["accountUuid"] = call.project_id
     volume_id = new_uuid()
     accepted = await submit(
-        request, call.caller, "ManageVolume", params, resource_uuid=volume_id, raw_body=body
+        request, call.caller, MANAGE_VOLUME, params, resource_uuid=volume_id, raw_body=body
     )
     now = utcnow()
     view = wire.volume_view(
@@ -219,6 +222,7 @@ async def _manage(request: Request, *, legacy: bool) -> Response:
         host=wanted.host or wanted.cluster,
         metadata=wanted.metadata,
         bootable=wanted.bootable,
+        version=call.version,
     )
     job = accepted.headers.get("x-job-uuid", "")
     return cinder_json(call, {"volume": view}, 202, **{"X-Job-UUID": job})
@@ -261,6 +265,7 @@ async def show_volume(request: Request) -> Response:
                     base_url=root,
                     availability_zone=_zone_name(session, pool) if pool else None,
                     host=_host_name(session, pool) if pool and call.caller.is_admin else None,
+                    version=call.version,
                 )
             if volume is None:
                 job = manage_job_of(session, volume_id)
@@ -297,6 +302,7 @@ def _view_of_job(job: ApiJob, call: CinderCall, root: str) -> dict[str, Any] | N
         created_at=job.create_date,
         updated_at=job.finish_date,
         base_url=root,
+        version=call.version,
     )
 
 
@@ -338,7 +344,7 @@ async def volume_action(request: Request) -> Response:
     accepted = await submit(
         request,
         call.caller,
-        "UnmanageVolume",
+        UNMANAGE_VOLUME,
         {"uuid": volume_id},
         resource_uuid=volume_id,
         raw_body=body,
@@ -346,11 +352,18 @@ async def volume_action(request: Request) -> Response:
     return cinder_json(call, None, 202, **{"X-Job-UUID": accepted.headers.get("x-job-uuid", "")})
 
 
+@public
+async def v3_root(request: Request) -> Response:
+    """``GET /v3/`` (and ``/v3``, ``api/routes/root.py``): the v3 version document."""
+    return JSONResponse({"versions": [v3_version(base_url(request, request.app.state.runtime))]})
+
+
 def cinder_mount() -> Mount:
     """Everything under ``/v3``, with Cinder's error shape."""
     return Mount(
         "/v3",
         routes=[
+            Route("/", v3_root, methods=["GET"]),
             Route("/{project_id}/manageable_volumes", list_manageable_volumes, methods=["GET"]),
             Route(
                 "/{project_id}/manageable_volumes/detail",

@@ -21,7 +21,7 @@ from api.json_body import loads
 from volplane.errors import BadRequest
 
 MIN_VERSION = (3, 0)
-MAX_VERSION = (3, 17)
+MAX_VERSION = (3, 71)  # what openstacksdk asks for managing (its Volume's maximum)
 MANAGEABLE_VERSION = (3, 8)  # manageable_volumes resources exist from here
 MANAGE_CLUSTER_VERSION = (3, 16)  # "cluster" in a manage request
 LIST_CLUSTER_VERSION = (3, 17)  # "cluster" when listing
@@ -135,7 +135,8 @@ def parse_manage(body: Any, version: Version) -> ManageRequest:
             raise _invalid(key, f"Value: {value!r}. {value!r} is not of type 'string', 'null'")
         if isinstance(value, str) and len(value) > 255 and key != "description":
             raise _invalid(key, f"Value: {value!r}. {value!r} is too long")
-    bootable = volume.get("bootable", False)
+    # openstacksdk sends every optional key, unset ones as null: null is "not given".
+    bootable = volume.get("bootable") or False
     if not isinstance(bootable, bool) and bootable not in ("true", "false", "True", "False"):
         raise _invalid("bootable", f"Value: {bootable!r}. {bootable!r} is not of type 'boolean'")
     metadata = volume.get("metadata") or {}
@@ -316,8 +317,11 @@ def volume_view(
     host: str | None = None,
     metadata: dict[str, str] | None = None,
     bootable: bool = False,
+    version: Version = MIN_VERSION,
 ) -> dict[str, Any]:
-    """Cinder's detailed volume view (``{"volume": {...}}`` holds it)."""
+    """Cinder's detailed volume view (``{"volume": {...}}`` holds it) at ``version``:
+    3.48 adds ``shared_targets``/``service_uuid``, 3.61 ``cluster_name`` (admins),
+    3.63 ``volume_type_id``, 3.65 ``consumes_quota``. ``host`` is given for admins only."""
     link = f"{base_url}/v3/{project_id}/volumes/{volume_id}"
     view: dict[str, Any] = {
         "id": volume_id,
@@ -349,4 +353,18 @@ def volume_view(
     }
     if host is not None:
         view["os-vol-host-attr:host"] = host
+    for since, key, value in VERSIONED_VOLUME_FIELDS:
+        if version >= since and (key != "cluster_name" or host is not None):
+            view[key] = value
     return view
+
+
+# (microversion, field, value): a file-backed volume has no shared target, no volume
+# type, no Cinder service or cluster, and counts against its account.
+VERSIONED_VOLUME_FIELDS: list[tuple[Version, str, Any]] = [
+    ((3, 48), "shared_targets", False),
+    ((3, 48), "service_uuid", None),
+    ((3, 61), "cluster_name", None),
+    ((3, 63), "volume_type_id", None),
+    ((3, 65), "consumes_quota", True),
+]

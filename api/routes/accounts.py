@@ -19,6 +19,7 @@ from api.submit import build_request, submit
 from schemas import requests as rq
 from schemas.inventories import account_inventory, iso
 from schemas.tables import Account, new_uuid
+from volplane.catalog.accounts import CREATE_ACCOUNT, ROTATE_WEBHOOK_SECRET
 from volplane.errors import InvalidParameter, ResourceNotFound
 from volplane.passwords import hash_password
 from volplane.runtime import Runtime
@@ -78,7 +79,7 @@ async def create_account(request: Request) -> Response:
     return await submit(
         request,
         caller,
-        "CreateAccount",
+        CREATE_ACCOUNT,
         params,
         resource_uuid=resource_uuid,
         raw_body=body,
@@ -112,7 +113,7 @@ async def account_actions(request: Request) -> Response:
     return await submit(
         request,
         caller,
-        "RotateWebhookSecret",
+        ROTATE_WEBHOOK_SECRET,
         {**params, "uuid": account_uuid},
         resource_uuid=account_uuid,
         raw_body=body,

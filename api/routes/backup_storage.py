@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,19 +21,29 @@ from api.query import QueryableResource, QueryRelation
 from api.resources import D, I, S, fields
 from schemas.infra import BackupStorage, Host
 from schemas.infra_inventories import backup_storage_inventory
+from volplane.catalog.backup_storage import (
+    ADD_IMAGE_STORE_BACKUP_STORAGE,
+    ATTACH_BACKUP_STORAGE_TO_ZONE,
+    CHANGE_BACKUP_STORAGE_STATE,
+    DELETE_BACKUP_STORAGE,
+    DETACH_BACKUP_STORAGE_FROM_ZONE,
+    RECONNECT_BACKUP_STORAGE,
+    UPDATE_BACKUP_STORAGE,
+)
+from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.store.infra import backup_storage_for_capacity
 
-_ACTIONS = {
-    "reconnectBackupStorage": "ReconnectBackupStorage",
-    "changeBackupStorageState": "ChangeBackupStorageState",
-    "updateBackupStorage": "UpdateBackupStorage",
+_ACTIONS: dict[str, Operation[Any]] = {
+    "reconnectBackupStorage": RECONNECT_BACKUP_STORAGE,
+    "changeBackupStorageState": CHANGE_BACKUP_STORAGE_STATE,
+    "updateBackupStorage": UPDATE_BACKUP_STORAGE,
 }
 
 
 # ZStack's ssh fields are accepted and never recorded: the agent is reached over HTTP.
 add_image_store = create_endpoint(
-    "AddImageStoreBackupStorage",
+    ADD_IMAGE_STORE_BACKUP_STORAGE,
     name="add_image_store",
     not_recorded=frozenset({"username", "password", "sshPort"}),
 )
@@ -71,17 +83,17 @@ async def capacities(request: Request) -> Response:
 storage_actions = actions_endpoint(_ACTIONS, name="storage_actions")
 
 
-delete_storage = delete_endpoint("DeleteBackupStorage", name="delete_storage")
+delete_storage = delete_endpoint(DELETE_BACKUP_STORAGE, name="delete_storage")
 
 
 attach = attachment_endpoint(
-    "AttachBackupStorageToZone",
+    ATTACH_BACKUP_STORAGE_TO_ZONE,
     name="attach",
     resource=("storage", "backupStorageUuid"),
     target=("zone", "zoneUuid"),
 )
 detach = attachment_endpoint(
-    "DetachBackupStorageFromZone",
+    DETACH_BACKUP_STORAGE_FROM_ZONE,
     name="detach",
     resource=("storage", "backupStorageUuid"),
     target=("zone", "zoneUuid"),

@@ -15,9 +15,14 @@ from schemas.backup_inventories import backup_inventory
 from schemas.backups import VolumeBackup
 from schemas.infra import BackupStorage
 from schemas.storage import Volume, VolumeSnapshot
+from volplane.catalog.backups import (
+    CREATE_DATA_VOLUME_FROM_VOLUME_BACKUP,
+    CREATE_VOLUME_BACKUP,
+    DELETE_VOLUME_BACKUP,
+)
 
 create_backup = create_endpoint(
-    "CreateVolumeBackup", name="create_backup", from_path={"uuid": "volumeUuid"}
+    CREATE_VOLUME_BACKUP, name="create_backup", from_path={"uuid": "volumeUuid"}
 )
 
 
@@ -25,11 +30,11 @@ async def list_backups(request: Request) -> Response:
     return await list_collection(request, "volumeBackup")
 
 
-delete_backup = delete_endpoint("DeleteVolumeBackup", name="delete_backup")
+delete_backup = delete_endpoint(DELETE_VOLUME_BACKUP, name="delete_backup")
 
 
 restore_backup = create_endpoint(
-    "CreateDataVolumeFromVolumeBackup",
+    CREATE_DATA_VOLUME_FROM_VOLUME_BACKUP,
     name="restore_backup",
     from_path={"backupUuid": "backupUuid"},
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,11 +15,21 @@ from api.resources import D, S, fields
 from schemas.infra import Cluster, Host
 from schemas.infra_inventories import cluster_inventory
 from schemas.tables import Zone
+from volplane.catalog.clusters import (
+    CHANGE_CLUSTER_STATE,
+    CREATE_CLUSTER,
+    DELETE_CLUSTER,
+    UPDATE_CLUSTER,
+)
+from volplane.operation import Operation
 
-_ACTIONS = {"updateCluster": "UpdateCluster", "changeClusterState": "ChangeClusterState"}
+_ACTIONS: dict[str, Operation[Any]] = {
+    "updateCluster": UPDATE_CLUSTER,
+    "changeClusterState": CHANGE_CLUSTER_STATE,
+}
 
 
-create_cluster = create_endpoint("CreateCluster", name="create_cluster")
+create_cluster = create_endpoint(CREATE_CLUSTER, name="create_cluster")
 
 
 async def list_clusters(request: Request) -> Response:
@@ -27,7 +39,7 @@ async def list_clusters(request: Request) -> Response:
 cluster_actions = actions_endpoint(_ACTIONS, name="cluster_actions")
 
 
-delete_cluster = delete_endpoint("DeleteCluster", name="delete_cluster")
+delete_cluster = delete_endpoint(DELETE_CLUSTER, name="delete_cluster")
 
 
 ROUTES = [

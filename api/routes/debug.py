@@ -13,6 +13,7 @@ from api.auth import authenticate
 from api.body import create_params, read_json
 from api.submit import submit
 from schemas.tables import new_uuid
+from volplane.catalog.debug import DEBUG_SLEEP
 
 
 async def debug_sleep(request: Request) -> Response:
@@ -20,7 +21,7 @@ async def debug_sleep(request: Request) -> Response:
     body = await read_json(request)
     params = create_params(body)
     key = params.pop("syncOn", None) or new_uuid()
-    return await submit(request, caller, "DebugSleep", params, resource_uuid=key, raw_body=body)
+    return await submit(request, caller, DEBUG_SLEEP, params, resource_uuid=key, raw_body=body)
 
 
 ROUTES = [Route("/v1/debug/sleep", debug_sleep, methods=["POST"])]

@@ -248,8 +248,8 @@ async def all_job_events(request: Request) -> Response:
     return _stream(body())
 
 
-# ``/v1/api-jobs/events`` must come before ``/v1/api-jobs/{uuid}``: route modules are
-# mounted in name order, and "events" sorts before "jobs".
+# ``/v1/api-jobs/events`` must come before ``/v1/api-jobs/{uuid}`` (api/app.py mounts
+# these routes before those of api/routes/jobs.py).
 ROUTES = [
     Route("/v1/api-jobs/events", all_job_events, methods=["GET"]),
     Route("/v1/api-jobs/{uuid}/events", job_events, methods=["GET"]),

@@ -3,6 +3,8 @@ agents registered by token."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,11 +20,19 @@ from schemas.infra import Cluster, Host
 from schemas.infra_inventories import host_inventory
 from schemas.infra_requests import AddKvmHostParams
 from schemas.tables import Zone
+from volplane.catalog.hosts import (
+    ADD_KVM_HOST,
+    CHANGE_HOST_STATE,
+    DELETE_HOST,
+    RECONNECT_HOST,
+    UPDATE_HOST,
+)
+from volplane.operation import Operation
 
-_ACTIONS = {
-    "reconnectHost": "ReconnectHost",
-    "changeHostState": "ChangeHostState",
-    "updateHost": "UpdateHost",
+_ACTIONS: dict[str, Operation[Any]] = {
+    "reconnectHost": RECONNECT_HOST,
+    "changeHostState": CHANGE_HOST_STATE,
+    "updateHost": UPDATE_HOST,
 }
 # Never recorded with the job: the token or password becomes a job secret.
 _SECRET = ("agentToken", "password")
@@ -46,7 +56,7 @@ async def add_kvm_host(request: Request) -> Response:
     return await submit(
         request,
         caller,
-        "AddKVMHost",
+        ADD_KVM_HOST,
         recorded,
         resource_uuid=resource_uuid,
         raw_body=body,
@@ -62,7 +72,7 @@ async def list_hosts(request: Request) -> Response:
 host_actions = actions_endpoint(_ACTIONS, name="host_actions")
 
 
-delete_host = delete_endpoint("DeleteHost", name="delete_host")
+delete_host = delete_endpoint(DELETE_HOST, name="delete_host")
 
 
 ROUTES = [

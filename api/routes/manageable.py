@@ -19,6 +19,7 @@ from api.auth import authenticate, require_admin
 from api.handlers import create_endpoint
 from api.manageable import PoolListing, list_manageable
 from schemas.storage_inventories import manageable_inventory
+from volplane.catalog.manage import MANAGE_VOLUME
 from volplane.runtime import Runtime
 
 
@@ -28,7 +29,7 @@ async def pool_listing(request: Request, pool_uuid: str) -> PoolListing:
 
     def ask() -> PoolListing:
         with runtime.sessions() as session:
-            return list_manageable(session, runtime.agent_client, pool_uuid)
+            return list_manageable(session, request.app.state.agents, pool_uuid)
 
     return await run_in_threadpool(ask)
 
@@ -43,7 +44,7 @@ async def manageable_volumes(request: Request) -> Response:
     return JSONResponse({"inventories": inventories, "total": len(inventories)})
 
 
-manage_volume = create_endpoint("ManageVolume", name="manage_volume")
+manage_volume = create_endpoint(MANAGE_VOLUME, name="manage_volume")
 
 
 ROUTES = [

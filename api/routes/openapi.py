@@ -13,8 +13,7 @@ from starlette.routing import Route
 from api.auth import public
 from api.openapi import build_spec
 from api.query.declarations import QueryableResource
-from volplane.discovery import modules_of
-from volplane.runtime import Runtime
+from api.resources import query_registry
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 # Test-only routes are not part of the API; pages and metrics are not ZStack calls;
@@ -129,18 +128,7 @@ OPENAPI: dict[tuple[str, str], dict[str, Any]] = {
 
 
 def _queryable() -> dict[str, QueryableResource]:
-    found: dict[str, QueryableResource] = {}
-    for module in modules_of("api.routes"):
-        for resource, _ in getattr(module, "QUERYABLE", ()):
-            found[resource.name] = resource
-    return found
-
-
-def _overrides() -> dict[tuple[str, str], dict[str, Any]]:
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for module in modules_of("api.routes"):
-        merged.update(getattr(module, "OPENAPI", {}))
-    return merged
+    return {resource.name: resource for resource in query_registry()}
 
 
 def _accounts_create() -> dict[str, Any]:
@@ -167,15 +155,14 @@ def _accounts_create() -> dict[str, Any]:
 def spec_for(request: Request) -> dict[str, Any]:
     cached: dict[str, Any] | None = getattr(request.app.state, "openapi", None)
     if cached is None:
-        runtime: Runtime = request.app.state.runtime
-        overrides = _overrides()
+        overrides = dict(OPENAPI)
         overrides[("POST", "/v1/accounts")] = {
             **overrides.get(("POST", "/v1/accounts"), {}),
             **_accounts_create(),
         }
         cached = build_spec(
             request.app.routes,
-            runtime.operations,
+            request.app.state.operations,
             _queryable(),
             overrides=overrides,
             exclude_modules=EXCLUDED_MODULES,

@@ -33,15 +33,26 @@ from schemas.infra_requests import ALLOCATOR_STRATEGIES, POOL_TYPES
 from schemas.storage import Volume
 from schemas.tables import Zone
 from volplane.capacity import PoolCapacity, summed
+from volplane.catalog.primary_storage import (
+    ADD_PRIMARY_STORAGE,
+    ATTACH_PRIMARY_STORAGE_TO_CLUSTER,
+    CHANGE_PRIMARY_STORAGE_STATE,
+    DELETE_PRIMARY_STORAGE,
+    DETACH_PRIMARY_STORAGE_FROM_CLUSTER,
+    RECONNECT_PRIMARY_STORAGE,
+    SYNC_PRIMARY_STORAGE_CAPACITY,
+    UPDATE_PRIMARY_STORAGE,
+)
 from volplane.errors import InvalidParameter, InvalidQuery, ResourceNotFound, RouteNotFound
+from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.store.infra import pool_type_support, pools_for_capacity, visible_to_tenant
 
-_ACTIONS = {
-    "reconnectPrimaryStorage": "ReconnectPrimaryStorage",
-    "changePrimaryStorageState": "ChangePrimaryStorageState",
-    "syncPrimaryStorageCapacity": "SyncPrimaryStorageCapacity",
-    "updatePrimaryStorage": "UpdatePrimaryStorage",
+_ACTIONS: dict[str, Operation[Any]] = {
+    "reconnectPrimaryStorage": RECONNECT_PRIMARY_STORAGE,
+    "changePrimaryStorageState": CHANGE_PRIMARY_STORAGE_STATE,
+    "syncPrimaryStorageCapacity": SYNC_PRIMARY_STORAGE_CAPACITY,
+    "updatePrimaryStorage": UPDATE_PRIMARY_STORAGE,
 }
 
 
@@ -60,7 +71,7 @@ async def add_primary_storage(request: Request) -> Response:
     return await submit(
         request,
         caller,
-        "AddPrimaryStorage",
+        ADD_PRIMARY_STORAGE,
         params,
         resource_uuid=resource_uuid,
         raw_body=body,
@@ -160,17 +171,17 @@ async def strategies(request: Request) -> Response:
 pool_actions = actions_endpoint(_ACTIONS, name="pool_actions")
 
 
-delete_pool = delete_endpoint("DeletePrimaryStorage", name="delete_pool")
+delete_pool = delete_endpoint(DELETE_PRIMARY_STORAGE, name="delete_pool")
 
 
 attach = attachment_endpoint(
-    "AttachPrimaryStorageToCluster",
+    ATTACH_PRIMARY_STORAGE_TO_CLUSTER,
     name="attach",
     resource=("pool", "primaryStorageUuid"),
     target=("cluster", "clusterUuid"),
 )
 detach = attachment_endpoint(
-    "DetachPrimaryStorageFromCluster",
+    DETACH_PRIMARY_STORAGE_FROM_CLUSTER,
     name="detach",
     resource=("pool", "primaryStorageUuid"),
     target=("cluster", "clusterUuid"),

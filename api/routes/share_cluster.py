@@ -36,6 +36,10 @@ from schemas.infra import Cluster, ClusterPrimaryStorage, Host, PrimaryStorage
 from schemas.storage import Volume
 from schemas.tables import ApiJob, ResourceTag, Zone, new_uuid
 from volplane import global_config
+from volplane.catalog.clusters import CREATE_CLUSTER, DELETE_CLUSTER
+from volplane.catalog.dbsnapshot import DELETE_DATABASE_SNAPSHOT, SAVE_DATABASE_SNAPSHOT
+from volplane.catalog.global_config import UPDATE_GLOBAL_CONFIG
+from volplane.catalog.inspection import INSPECT_CLUSTER
 from volplane.db_snapshots import list_snapshots
 from volplane.errors import InvalidParameter, ResourceNotFound, VolplaneError
 from volplane.jobs import JobState
@@ -46,7 +50,6 @@ from volplane.runtime import Runtime
 LEGACY_ENVELOPE = {"status_code": 0, "message_en": "success"}
 WITH_MESSAGE_CN = {"messageCn": ""}
 IP_TAG = "shareIp::"
-INSPECTION = "InspectCluster"
 
 
 # --- clusters ----------------------------------------------------------------------
@@ -80,7 +83,7 @@ async def add_cluster(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "CreateCluster",
+        CREATE_CLUSTER,
         params,
         resource_uuid=uuid,
         raw_body=body.model_dump(),
@@ -98,7 +101,7 @@ async def delete_cluster(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "DeleteCluster",
+        DELETE_CLUSTER,
         params,
         resource_uuid=cluster.uuid,
         raw_body=body.model_dump(),
@@ -343,7 +346,10 @@ async def _latest_inspection(request: Request, cluster_uuid: str) -> ApiJob | No
     def read(session: Session) -> ApiJob | None:
         cluster_or_404(session, cluster_uuid)
         return latest_job(
-            session, api_names=[INSPECTION], resource_uuids=[cluster_uuid], tenant=None
+            session,
+            api_names=[INSPECT_CLUSTER.api_name],
+            resource_uuids=[cluster_uuid],
+            tenant=None,
         )
 
     return await in_session(request, read)
@@ -363,7 +369,7 @@ async def start_inspection(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        INSPECTION,
+        INSPECT_CLUSTER,
         params,
         resource_uuid=body.cluster_uuid,
         raw_body=body.model_dump(),
@@ -459,7 +465,7 @@ async def set_global_config(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "UpdateGlobalConfig",
+        UPDATE_GLOBAL_CONFIG,
         {"clusterUuid": body.cluster_uuid, **changes},
         resource_uuid=body.cluster_uuid,
         raw_body=body.model_dump(),
@@ -489,7 +495,7 @@ async def save_data_snapshot(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "SaveDatabaseSnapshot",
+        SAVE_DATABASE_SNAPSHOT,
         {"clusterUuid": body.cluster_uuid},
         resource_uuid=None,
         raw_body=body.model_dump(),
@@ -505,7 +511,7 @@ async def delete_data_snapshot(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "DeleteDatabaseSnapshot",
+        DELETE_DATABASE_SNAPSHOT,
         {"clusterUuid": body.cluster_uuid, "fileName": body.file_name},
         resource_uuid=None,
         raw_body=body.model_dump(),

@@ -41,6 +41,12 @@ from schemas.infra_inventories import host_inventory
 from schemas.infra_requests import HOST_POOL_TYPES
 from schemas.tables import Zone, new_uuid, utcnow
 from volplane import global_config
+from volplane.catalog.primary_storage import (
+    ADD_PRIMARY_STORAGE,
+    DELETE_PRIMARY_STORAGE,
+    RECONNECT_PRIMARY_STORAGE,
+    UPDATE_PRIMARY_STORAGE,
+)
 from volplane.errors import InvalidParameter, ResourceNotFound, UnsupportedPoolType
 from volplane.store.accounts import Caller
 
@@ -296,7 +302,7 @@ async def create_pool(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "AddPrimaryStorage",
+        ADD_PRIMARY_STORAGE,
         params,
         resource_uuid=uuid,
         raw_body=body.model_dump(),
@@ -325,7 +331,7 @@ async def delete_pool(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "DeletePrimaryStorage",
+        DELETE_PRIMARY_STORAGE,
         {"uuid": pool["UUID"]},
         resource_uuid=pool["UUID"],
         raw_body=body.model_dump(),
@@ -347,7 +353,7 @@ async def set_pool(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "UpdatePrimaryStorage",
+        UPDATE_PRIMARY_STORAGE,
         params,
         resource_uuid=pool["UUID"],
         raw_body=body.model_dump(),
@@ -363,7 +369,7 @@ async def check_pool_status(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "ReconnectPrimaryStorage",
+        RECONNECT_PRIMARY_STORAGE,
         {"uuid": pool["UUID"]},
         resource_uuid=pool["UUID"],
         raw_body=body.model_dump(),

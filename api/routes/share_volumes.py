@@ -54,11 +54,26 @@ from schemas.infra import BackupStorage, Cluster, PrimaryStorage, ZoneBackupStor
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.tables import new_uuid, utcnow
 from volplane import layout
+from volplane.catalog.backups import (
+    CREATE_DATA_VOLUME_FROM_VOLUME_BACKUP,
+    CREATE_VOLUME_BACKUP,
+    DELETE_VOLUME_BACKUP,
+)
+from volplane.catalog.clones import CREATE_DATA_VOLUME_FROM_VOLUME_SNAPSHOT
+from volplane.catalog.snapshots import (
+    CREATE_VOLUME_SNAPSHOT,
+    DELETE_VOLUME_SNAPSHOT,
+    REVERT_VOLUME_FROM_SNAPSHOT,
+)
+from volplane.catalog.volumes import CREATE_DATA_VOLUME, DELETE_VOLUME, SYNC_VOLUME_SIZE
 from volplane.errors import InvalidParameter, ResourceNotFound, VolplaneError
 from volplane.jobs import JobState
 from volplane.store.accounts import Caller
 
-CLONE_OPERATIONS = ("CreateDataVolumeFromVolumeSnapshot", "CreateDataVolumeFromVolumeBackup")
+CLONE_OPERATIONS = (
+    CREATE_DATA_VOLUME_FROM_VOLUME_SNAPSHOT.api_name,
+    CREATE_DATA_VOLUME_FROM_VOLUME_BACKUP.api_name,
+)
 
 
 def _tenant_filter(caller: Caller, tenant: str | None) -> str | None:
@@ -233,7 +248,7 @@ async def create_volume(request: Request) -> Response:
     return await submit_share(
         request,
         actor,
-        "CreateDataVolume",
+        CREATE_DATA_VOLUME,
         params,
         resource_uuid=uuid,
         raw_body=body.model_dump(),
@@ -259,7 +274,7 @@ async def delete_volume(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "DeleteVolume",
+        DELETE_VOLUME,
         {"uuid": body.volume_uuid, "force": body.force},
         resource_uuid=body.volume_uuid,
         raw_body=body.model_dump(),
@@ -276,7 +291,7 @@ async def refresh_volume_sizes(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "SyncVolumeSize",
+        SYNC_VOLUME_SIZE,
         {"uuid": body.volume_uuid},
         resource_uuid=body.volume_uuid,
         raw_body=body.model_dump(),
@@ -326,7 +341,7 @@ async def clone_volume(request: Request) -> Response:
     return await submit_share(
         request,
         actor,
-        "CreateDataVolumeFromVolumeSnapshot",
+        CREATE_DATA_VOLUME_FROM_VOLUME_SNAPSHOT,
         params,
         resource_uuid=uuid,
         raw_body=body.model_dump(),
@@ -420,7 +435,7 @@ async def create_snapshot(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "CreateVolumeSnapshot",
+        CREATE_VOLUME_SNAPSHOT,
         params,
         resource_uuid=uuid,
         raw_body=body.model_dump(),
@@ -450,7 +465,7 @@ async def delete_snapshot(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "DeleteVolumeSnapshot",
+        DELETE_VOLUME_SNAPSHOT,
         {"uuid": body.snapshot_uuid, "volumeUuid": body.volume_uuid},
         resource_uuid=body.snapshot_uuid,
         raw_body=body.model_dump(),
@@ -466,7 +481,7 @@ async def rollback_snapshot(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "RevertVolumeFromSnapshot",
+        REVERT_VOLUME_FROM_SNAPSHOT,
         {"uuid": body.snapshot_uuid, "volumeUuid": body.volume_uuid},
         resource_uuid=body.snapshot_uuid,
         raw_body=body.model_dump(),
@@ -604,7 +619,7 @@ async def add_backup(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "CreateVolumeBackup",
+        CREATE_VOLUME_BACKUP,
         params,
         resource_uuid=uuid,
         raw_body=body.model_dump(),
@@ -633,7 +648,7 @@ async def delete_backup(request: Request) -> Response:
     return await submit_share(
         request,
         caller,
-        "DeleteVolumeBackup",
+        DELETE_VOLUME_BACKUP,
         {"uuid": body.backup_uuid},
         resource_uuid=body.backup_uuid,
         raw_body=body.model_dump(),
@@ -671,7 +686,7 @@ async def restore_backup(request: Request) -> Response:
     return await submit_share(
         request,
         actor,
-        "CreateDataVolumeFromVolumeBackup",
+        CREATE_DATA_VOLUME_FROM_VOLUME_BACKUP,
         params,
         resource_uuid=uuid,
         raw_body=body.model_dump(),

@@ -29,19 +29,26 @@ from api.routes.volumes import snapshot_volume_uuid
 from api.submit import submit
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import snapshot_inventory
+from volplane.catalog.snapshots import (
+    CREATE_VOLUME_SNAPSHOT,
+    DELETE_VOLUME_SNAPSHOT,
+    REVERT_VOLUME_FROM_SNAPSHOT,
+    UPDATE_VOLUME_SNAPSHOT,
+)
 from volplane.errors import InvalidQuery, ResourceNotFound
+from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.snapshot_tree import SnapshotNode, VolumeTree, tree_view
 from volplane.store.accounts import Caller
 
-_ACTIONS = {
-    "revertVolumeFromSnapshot": "RevertVolumeFromSnapshot",
-    "updateVolumeSnapshot": "UpdateVolumeSnapshot",
+_ACTIONS: dict[str, Operation[Any]] = {
+    "revertVolumeFromSnapshot": REVERT_VOLUME_FROM_SNAPSHOT,
+    "updateVolumeSnapshot": UPDATE_VOLUME_SNAPSHOT,
 }
 
 
 create_snapshot = create_endpoint(
-    "CreateVolumeSnapshot", name="create_snapshot", from_path={"uuid": "volumeUuid"}
+    CREATE_VOLUME_SNAPSHOT, name="create_snapshot", from_path={"uuid": "volumeUuid"}
 )
 
 
@@ -52,7 +59,7 @@ async def list_snapshots(request: Request) -> Response:
 async def _submit_on_snapshot(
     request: Request,
     caller: Caller,
-    api_name: str,
+    operation: Operation[Any],
     params: dict[str, Any],
     raw_body: dict[str, Any],
 ) -> Response:
@@ -62,7 +69,7 @@ async def _submit_on_snapshot(
     volume_uuid = await snapshot_volume_uuid(request, caller, uuid)
     if volume_uuid is not None:
         params["volumeUuid"] = volume_uuid
-    return await submit(request, caller, api_name, params, resource_uuid=uuid, raw_body=raw_body)
+    return await submit(request, caller, operation, params, resource_uuid=uuid, raw_body=raw_body)
 
 
 async def snapshot_actions(request: Request) -> Response:
@@ -75,7 +82,7 @@ async def snapshot_actions(request: Request) -> Response:
 async def delete_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     query = dict(request.query_params)
-    return await _submit_on_snapshot(request, caller, "DeleteVolumeSnapshot", query, query)
+    return await _submit_on_snapshot(request, caller, DELETE_VOLUME_SNAPSHOT, query, query)
 
 
 async def list_trees(request: Request) -> Response:

@@ -19,16 +19,28 @@ from api.submit import submit
 from schemas.infra import PrimaryStorage
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import volume_inventory
+from volplane.catalog.clones import CREATE_DATA_VOLUME_FROM_VOLUME_SNAPSHOT
+from volplane.catalog.manage import UNMANAGE_VOLUME
+from volplane.catalog.volumes import (
+    CHANGE_VOLUME_STATE,
+    CREATE_DATA_VOLUME,
+    DELETE_VOLUME,
+    FLATTEN_VOLUME,
+    RESIZE_DATA_VOLUME,
+    SYNC_VOLUME_SIZE,
+    UPDATE_VOLUME,
+)
+from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 
-_ACTIONS = {
-    "resizeDataVolume": "ResizeDataVolume",
-    "updateVolume": "UpdateVolume",
-    "syncVolumeSize": "SyncVolumeSize",
-    "flattenVolume": "FlattenVolume",
-    "changeVolumeState": "ChangeVolumeState",
-    "unmanageVolume": "UnmanageVolume",  # workers/operations/manage.py
+_ACTIONS: dict[str, Operation[Any]] = {
+    "resizeDataVolume": RESIZE_DATA_VOLUME,
+    "updateVolume": UPDATE_VOLUME,
+    "syncVolumeSize": SYNC_VOLUME_SIZE,
+    "flattenVolume": FLATTEN_VOLUME,
+    "changeVolumeState": CHANGE_VOLUME_STATE,
+    "unmanageVolume": UNMANAGE_VOLUME,  # workers/operations/manage.py
 }
 
 
@@ -49,7 +61,7 @@ async def snapshot_volume_uuid(request: Request, caller: Caller, snapshot_uuid: 
     return await run_in_threadpool(lookup)
 
 
-create_data_volume = create_endpoint("CreateDataVolume", name="create_data_volume")
+create_data_volume = create_endpoint(CREATE_DATA_VOLUME, name="create_data_volume")
 
 
 async def create_from_snapshot(request: Request) -> Response:
@@ -67,7 +79,7 @@ async def create_from_snapshot(request: Request) -> Response:
     return await submit(
         request,
         caller,
-        "CreateDataVolumeFromVolumeSnapshot",
+        CREATE_DATA_VOLUME_FROM_VOLUME_SNAPSHOT,
         params,
         resource_uuid=resource_uuid,
         raw_body=body,
@@ -90,14 +102,14 @@ async def resize_action(request: Request) -> Response:
     return await submit(
         request,
         caller,
-        "ResizeDataVolume",
+        RESIZE_DATA_VOLUME,
         {**params, "uuid": uuid},
         resource_uuid=uuid,
         raw_body=body,
     )
 
 
-delete_volume = delete_endpoint("DeleteVolume", name="delete_volume")
+delete_volume = delete_endpoint(DELETE_VOLUME, name="delete_volume")
 
 
 ROUTES = [

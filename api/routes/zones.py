@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,11 +15,16 @@ from api.resources import D, S, fields
 from schemas.infra import Cluster, Host, PrimaryStorage
 from schemas.inventories import zone_inventory
 from schemas.tables import Zone
+from volplane.catalog.zones import CHANGE_ZONE_STATE, CREATE_ZONE, DELETE_ZONE, UPDATE_ZONE
+from volplane.operation import Operation
 
-_ACTIONS = {"updateZone": "UpdateZone", "changeZoneState": "ChangeZoneState"}
+_ACTIONS: dict[str, Operation[Any]] = {
+    "updateZone": UPDATE_ZONE,
+    "changeZoneState": CHANGE_ZONE_STATE,
+}
 
 
-create_zone = create_endpoint("CreateZone", name="create_zone")
+create_zone = create_endpoint(CREATE_ZONE, name="create_zone")
 
 
 async def list_zones(request: Request) -> Response:
@@ -27,7 +34,7 @@ async def list_zones(request: Request) -> Response:
 zone_actions = actions_endpoint(_ACTIONS, name="zone_actions")
 
 
-delete_zone = delete_endpoint("DeleteZone", name="delete_zone")
+delete_zone = delete_endpoint(DELETE_ZONE, name="delete_zone")
 
 
 ROUTES = [

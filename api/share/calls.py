@@ -16,6 +16,7 @@ from api.share.envelope import ok
 from api.submit import record_job
 from schemas.tables import Account
 from volplane.errors import PermissionDenied, ResourceNotFound
+from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 
@@ -57,7 +58,7 @@ async def acting_for(request: Request, caller: Caller, tenant: str | None) -> Ca
 async def submit_share(
     request: Request,
     caller: Caller,
-    api_name: str,
+    operation: Operation[Any],
     params: dict[str, Any],
     *,
     resource_uuid: str | None,
@@ -72,7 +73,7 @@ async def submit_share(
     job = await record_job(
         request,
         caller,
-        api_name,
+        operation,
         params,
         resource_uuid=resource_uuid,
         raw_body=raw_body,

@@ -13,6 +13,7 @@ import re
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,6 +25,7 @@ from starlette.requests import Request
 
 from api.body import read_json
 from api.submit import validation_error
+from volplane.sizes import volume_size
 
 _UUID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -50,6 +52,8 @@ Text = Annotated[str, StringConstraints(max_length=2048)]
 PageNumber = Annotated[int, Field(ge=0, le=1_000_000)]
 PageSize = Annotated[int, Field(ge=0, le=1000)]
 Bytes = Annotated[int, Field(ge=0)]
+# A volume's size: rounded up to a whole sector, as in every dialect (volplane.sizes).
+VolumeBytes = Annotated[int, Field(ge=0), AfterValidator(volume_size)]
 Threshold = Annotated[float, Field(gt=0, le=100)]
 
 
@@ -211,7 +215,7 @@ class VolumeCreate(ShareRequest):
     pool_uuid: Uuid
     volume_name: Name
     volume_type: Literal["block", "share", "fs"]
-    capacity: Bytes | None = None
+    capacity: VolumeBytes | None = None
     snap_capacity: Bytes
     backing_file: str = ""
     desc: Text = ""

@@ -33,6 +33,12 @@ def config_from_argv(argv: Sequence[str] | None = None) -> AgentConfig:
         default=60.0,
         help="how often leftovers of dead operations are removed (also at start)",
     )
+    parser.add_argument(
+        "--export-grace-seconds",
+        type=float,
+        default=600.0,
+        help="a clone's export nobody wrote or fetched for this long is removed",
+    )
     options = parser.parse_args(argv)
     if not options.token:
         parser.error("--token (or VOLPLANE_AGENT_TOKEN) is required")
@@ -48,6 +54,7 @@ def config_from_argv(argv: Sequence[str] | None = None) -> AgentConfig:
         allowed_roots=tuple(options.allow_root),
         release=os.environ.get("VOLPLANE_AGENT_RELEASE") or None,
         sweep_seconds=options.sweep_seconds,
+        export_grace_seconds=options.export_grace_seconds,
     )
 
 

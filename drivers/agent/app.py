@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import os
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -35,6 +36,7 @@ from schemas.agent import (
     StartOperation,
     export_ticket,
 )
+from volplane import layout
 from volplane.errors import (
     AgentAuthFailed,
     InvalidJSON,
@@ -160,6 +162,10 @@ def create_agent_app(config: AgentConfig) -> Starlette:
         resolved = pools.resolve(path)
         if not resolved.is_file():
             raise InvalidStoragePath(f"{path} does not exist or is not a file")
+        role = layout.recognize(resolved.name)
+        if role is not None and role.role == "export":
+            # Fetched now: the sweep leaves the export alone for its grace from here.
+            os.utime(resolved)
         return FileResponse(resolved, media_type="application/octet-stream")
 
     @asynccontextmanager
@@ -168,8 +174,11 @@ def create_agent_app(config: AgentConfig) -> Starlette:
         sweep_journal(config.data_dir / "operations")
         # Shares this agent mounts (smbnetfs) live as long as it does.
         await asyncio.to_thread(pools.mount_all)
-        await asyncio.to_thread(sweep_once, pools)
-        sweeping = asyncio.create_task(sweep_forever(pools, config.sweep_seconds))
+        grace = config.export_grace_seconds
+        await asyncio.to_thread(sweep_once, pools, export_grace=grace)
+        sweeping = asyncio.create_task(
+            sweep_forever(pools, config.sweep_seconds, export_grace=grace)
+        )
         yield
         sweeping.cancel()
         await table.shutdown()

@@ -23,6 +23,8 @@ class AgentConfig:
     release: str | None = None
     # How often leftovers of dead operations are looked for (also once at start).
     sweep_seconds: float = 60.0
+    # A clone's export nobody wrote or fetched for this long is removed by the sweep.
+    export_grace_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         if not self.token:

@@ -13,12 +13,12 @@ from drivers.agent.pools import ConnectedPools
 log = logging.getLogger(__name__)
 
 
-def sweep_once(pools: ConnectedPools) -> list[Path]:
+def sweep_once(pools: ConnectedPools, *, export_grace: float) -> list[Path]:
     """Sweeps every connected pool; a pool that cannot be read is skipped this round."""
     removed: list[Path] = []
     for root in pools.roots():
         try:
-            found = leftovers.sweep_pool(root)
+            found = leftovers.sweep_pool(root, export_grace=export_grace)
         except OSError as exc:
             log.warning("could not sweep pool %s: %s", root, exc)
             continue
@@ -40,10 +40,10 @@ def sweep_journal(journal_dir: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-async def sweep_forever(pools: ConnectedPools, interval: float) -> None:
+async def sweep_forever(pools: ConnectedPools, interval: float, *, export_grace: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await asyncio.to_thread(sweep_once, pools)
+            await asyncio.to_thread(sweep_once, pools, export_grace=export_grace)
         except Exception:
             log.exception("sweep failed")

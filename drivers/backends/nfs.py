@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from drivers import libnfs
-from drivers.facts import qemu_protocols
 from drivers.libnfs import NfsClient
+from drivers.qemu_support import qemu_protocols
 from schemas.agent import PoolCapacity, PoolFile
 from volplane.errors import InvalidStoragePath
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.chaos.checks import Findings, check
 from tests.chaos.faults import Fault, Faults
-from tests.chaos.topology import SWEEP_SECONDS, topology
+from tests.chaos.topology import EXPORT_GRACE_SECONDS, SWEEP_SECONDS, Topology, topology
 from tests.chaos.workload import Actor, Api, Ledger
 from tests.stack import wait_until
 from volplane.chunking import PIN_LEASE_SECONDS
@@ -97,14 +97,14 @@ def run(
             thread.join()
         _drain(apis[0], ledger, drain_timeout)
         # Hosts back to Connected, then the agents' sweep has had its turn: a pin of a
-        # backup whose agent died lives out its lease (a remote pin has no other owner).
+        # backup whose agent died lives out its lease, an export its grace (neither has
+        # another owner once the job that made it failed while the agent was away).
         wait_until(lambda: _hosts_connected(top.admin), timeout=60)
         time.sleep(2 * SWEEP_SECONDS)
-        pins = Path(top.backup_storage["url"]) / "pins"
         with contextlib.suppress(AssertionError):
             wait_until(
-                lambda: not any(pins.iterdir()),
-                timeout=PIN_LEASE_SECONDS + 3 * SWEEP_SECONDS,
+                lambda: not _in_transit(top),
+                timeout=max(PIN_LEASE_SECONDS, EXPORT_GRACE_SECONDS) + 3 * SWEEP_SECONDS,
                 interval=1.0,
             )
         figures.findings = check(top, ledger)
@@ -113,6 +113,13 @@ def run(
         for api in apis:
             api.close()
     return figures
+
+
+def _in_transit(top: Topology) -> bool:
+    """Pins or exports still on disk."""
+    pins = Path(top.backup_storage["url"]) / "pins"
+    exports = [p for pool in top.pools for p in Path(pool["mountPath"]).glob("*.export.qcow2")]
+    return bool(exports) or any(pins.iterdir())
 
 
 def _hosts_connected(admin: object) -> bool:

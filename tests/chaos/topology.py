@@ -22,6 +22,7 @@ from tests.stack import Client, Stack, free_port, wait_until
 
 MiB = 1 << 20
 SWEEP_SECONDS = 5.0
+EXPORT_GRACE_SECONDS = 15.0
 
 
 @dataclass
@@ -86,7 +87,13 @@ def topology(*, workers: int = 2, pool_size: int = 384 * MiB) -> Iterator[Topolo
         agents = []
         for index in range(2):
             agent = AgentProcess(
-                base / f"host{index}", extra_args=("--sweep-seconds", str(SWEEP_SECONDS))
+                base / f"host{index}",
+                extra_args=(
+                    "--sweep-seconds",
+                    str(SWEEP_SECONDS),
+                    "--export-grace-seconds",
+                    str(EXPORT_GRACE_SECONDS),
+                ),
             )
             agent.start()
             resources.callback(agent.kill)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from drivers.chunkstore import LocalChunkStore
@@ -142,6 +143,33 @@ def test_a_cross_host_clone_killed_on_either_side_leaves_nothing_after_restart(
     finally:
         dest.resume_if_paused()
         dest.kill()
+
+
+def test_an_export_left_alone_past_its_grace_is_removed(tmp_path: Path) -> None:
+    # Given an agent whose exports have a 2 s grace, and a clone's complete export whose
+    # job failed while the agent was away (nobody will delete or fetch it)
+    agent = AgentProcess(
+        tmp_path / "host", extra_args=("--sweep-seconds", "0.5", "--export-grace-seconds", "2")
+    )
+    agent.start()
+    try:
+        pool = pool_of(agent, tmp_path / "pool")
+        src = pool / f"volume-{uuid.uuid4().hex}.qcow2"
+        random_image(src, 4 * MiB)
+        export = Path(layout.export_path(str(pool), uuid.uuid4().hex))
+        with agent.client() as client:
+            client.convert_image(uuid.uuid4().hex, str(src), str(export))
+            url = client.export_url(str(export), expires=int(time.time()) + 600)
+        # When another agent fetches it, its grace starts again
+        time.sleep(1.5)
+        assert httpx.get(url).status_code == 200
+        time.sleep(1.0)
+        assert export.exists()
+        # Then once nobody fetched it for its grace, the sweep removes it (and only it)
+        wait_for(lambda: not export.exists(), "the export to be removed", timeout=10)
+        assert src.exists()
+    finally:
+        agent.kill()
 
 
 def test_a_backup_killed_midway_leaves_no_pin_and_no_chunks_and_gc_works_at_once(

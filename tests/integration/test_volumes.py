@@ -25,6 +25,7 @@ from tests.storage import (
     volume,
     write,
 )
+from volplane.sizes import volume_size
 
 pytestmark = pytest.mark.integration
 
@@ -198,3 +199,22 @@ def test_another_tenants_volume_is_not_found(
     assert error_code(reverted) == "VOLPLANE.RESOURCE.1001"
     assert admin.get(f"/v1/volumes/{mine['uuid']}").status_code == 200
     assert get_volume(owner, mine["uuid"])["status"] == "Ready"
+
+
+def test_sizes_that_are_not_whole_sectors_are_rounded_up_everywhere(
+    admin: Client, infra: Infra
+) -> None:
+    # Create rounds up, as qemu-img does
+    created = volume(admin, infra.pool["uuid"], 8 * MiB + 1)
+    path = Path(created["installPath"])
+    assert created["size"] == 8 * MiB + 512 == qcow2.info(path).virtual_size
+
+    # Resize (both of ZStack's paths) rounds up the same, instead of failing in qemu-img
+    for url, size in [
+        (f"/v1/volumes/{created['uuid']}/actions", 16 * MiB + 100),
+        (f"/v1/volumes/data/resize/{created['uuid']}/actions", 24 * MiB + 511),
+    ]:
+        grown = inventory(admin.call("PUT", url, json={"resizeDataVolume": {"size": size}}))
+        assert grown["size"] == volume_size(size) == qcow2.info(path).virtual_size
+    assert allocated_matches_volumes(admin, infra.pool["uuid"])
+    assert admin.call("DELETE", f"/v1/volumes/{created['uuid']}").status_code == 200

@@ -34,7 +34,7 @@ def test_microversion_header() -> None:
     assert requested_version("compute 2.1, volume 3.16") == (3, 16)
     assert requested_version(None) == (3, 0)
     assert requested_version(None, "3.9") == (3, 9)
-    assert requested_version("volume latest") == (3, 17)
+    assert requested_version("volume latest") == (3, 71)
     with pytest.raises(CinderBadRequest):
         requested_version("volume 3.x")
     with pytest.raises(VersionNotAcceptable):

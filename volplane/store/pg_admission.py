@@ -19,6 +19,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from schemas.tables import utcnow
+from volplane.db import closed_by_server
 from volplane.errors import DatabaseUnavailable, JobUUIDConflict
 from volplane.jobs import UNFINISHED_STATES
 from volplane.store.jobs import (
@@ -92,19 +93,44 @@ class AsyncJobWriter:
         self._connect_timeout = connect_timeout
         self._conn: psycopg.AsyncConnection[Any] | None = None
 
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
-        if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(
-                self._url, autocommit=True, connect_timeout=int(self._connect_timeout)
-            )
-        return self._conn
+    async def _connection(self) -> tuple[psycopg.AsyncConnection[Any], bool]:
+        """The connection, and whether it is new (made for this call)."""
+        if self._conn is not None and not self._conn.closed:
+            if not closed_by_server(self._conn.fileno()):
+                return self._conn, False
+            await self.close()  # the server restarted or ended it: make a new one
+        self._conn = await psycopg.AsyncConnection.connect(
+            self._url, autocommit=True, connect_timeout=int(self._connect_timeout)
+        )
+        return self._conn, True
 
     async def submit_many(self, batch: list[NewJob]) -> list[Submission | JobUUIDConflict] | None:
-        """Records the batch; None when a uuid collided (nothing was written)."""
+        """Records the batch; None when a uuid collided (nothing was written).
+
+        A kept connection that breaks under the batch is replaced and the batch sent
+        once more: if the first attempt did commit, its rows make the second collide,
+        and the caller's exact path (``JobStore.submit_each``) finds them recorded.
+        """
+        try:
+            conn, new = await self._connection()
+            try:
+                return await self._write(conn, batch)
+            except psycopg.OperationalError:
+                if new:
+                    raise
+                await self.close()
+                conn, _ = await self._connection()
+                return await self._write(conn, batch)
+        except psycopg.OperationalError as exc:
+            await self.close()
+            raise DatabaseUnavailable(str(exc)[:200]) from exc
+
+    async def _write(
+        self, conn: psycopg.AsyncConnection[Any], batch: list[NewJob]
+    ) -> list[Submission | JobUUIDConflict] | None:
         now = utcnow()
         chosen = [new.uuid for new in batch if new.uuid_from_client]
         try:
-            conn = await self._connection()
             known: dict[str, tuple[str, str]] = {}
             if chosen:
                 rows = await (await conn.execute(_KNOWN, (chosen,))).fetchall()
@@ -131,9 +157,6 @@ class AsyncJobWriter:
                             )
         except psycopg.errors.UniqueViolation:
             return None
-        except psycopg.OperationalError as exc:
-            await self.close()
-            raise DatabaseUnavailable(str(exc)[:200]) from exc
         return batch_outcomes(batch, known, fresh, blocked)
 
     async def close(self) -> None:

@@ -10,9 +10,10 @@ from client.signing import new_secret
 from schemas import requests as rq
 from schemas.inventories import account_inventory
 from schemas.tables import Account
+from volplane.catalog import accounts as catalog
 from volplane.errors import DuplicateResource, ResourceNotFound
-from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags
+from workers.context import JobContext, Runs
 from workers.operations.common import get_or_404
 
 
@@ -43,7 +44,7 @@ def rotate_webhook_secret(ctx: JobContext, req: rq.RotateWebhookSecret) -> dict[
     return {"secret": account.webhook_secret}
 
 
-OPERATIONS: list[Operation[Any]] = [
-    Operation("CreateAccount", rq.CreateAccount, "Account", create_account, admin_only=True),
-    Operation("RotateWebhookSecret", rq.RotateWebhookSecret, "Account", rotate_webhook_secret),
-]
+RUNS: Runs = {
+    catalog.CREATE_ACCOUNT: create_account,
+    catalog.ROTATE_WEBHOOK_SECRET: rotate_webhook_secret,
+}

@@ -15,14 +15,15 @@ from schemas.infra import BackupStorage, Host, ZoneBackupStorage
 from schemas.infra_inventories import backup_storage_inventory
 from schemas.requests import DeleteResource
 from schemas.tables import Zone, utcnow
+from volplane.catalog import backup_storage as catalog
 from volplane.errors import (
     AgentError,
     DuplicateResource,
     InvalidParameter,
     ResourceNotFound,
 )
-from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
+from workers.context import JobContext, Runs
 from workers.operations.common import get_or_404
 from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 
@@ -156,56 +157,12 @@ def delete_backup_storage(ctx: JobContext, req: DeleteResource) -> dict[str, Any
     return {}
 
 
-def _on_storage(req: rq.AttachBackupStorage, resource_uuid: str | None) -> str:
-    return f"BackupStorage:{req.backupStorageUuid}"
-
-
-OPERATIONS: list[Operation[Any]] = [
-    Operation(
-        "AddImageStoreBackupStorage",
-        rq.AddImageStoreBackupStorage,
-        "BackupStorage",
-        add_image_store,
-        admin_only=True,
-    ),
-    Operation(
-        "AttachBackupStorageToZone",
-        rq.AttachBackupStorage,
-        "BackupStorage",
-        attach_to_zone,
-        admin_only=True,
-        sync_key=_on_storage,
-    ),
-    Operation(
-        "DetachBackupStorageFromZone",
-        rq.AttachBackupStorage,
-        "BackupStorage",
-        detach_from_zone,
-        admin_only=True,
-        sync_key=_on_storage,
-    ),
-    Operation(
-        "ReconnectBackupStorage",
-        rq.ReconnectBackupStorage,
-        "BackupStorage",
-        reconnect,
-        admin_only=True,
-    ),
-    Operation(
-        "ChangeBackupStorageState",
-        rq.ChangeBackupStorageState,
-        "BackupStorage",
-        change_state,
-        admin_only=True,
-    ),
-    Operation(
-        "UpdateBackupStorage", rq.UpdateBackupStorage, "BackupStorage", update, admin_only=True
-    ),
-    Operation(
-        "DeleteBackupStorage",
-        DeleteResource,
-        "BackupStorage",
-        delete_backup_storage,
-        admin_only=True,
-    ),
-]
+RUNS: Runs = {
+    catalog.ADD_IMAGE_STORE_BACKUP_STORAGE: add_image_store,
+    catalog.ATTACH_BACKUP_STORAGE_TO_ZONE: attach_to_zone,
+    catalog.DETACH_BACKUP_STORAGE_FROM_ZONE: detach_from_zone,
+    catalog.RECONNECT_BACKUP_STORAGE: reconnect,
+    catalog.CHANGE_BACKUP_STORAGE_STATE: change_state,
+    catalog.UPDATE_BACKUP_STORAGE: update,
+    catalog.DELETE_BACKUP_STORAGE: delete_backup_storage,
+}

@@ -39,14 +39,15 @@ from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import volume_inventory
 from schemas.tables import utcnow
 from volplane import layout
+from volplane.catalog import backups as catalog
 from volplane.errors import (
     DuplicateResource,
     ResourceInState,
     ResourceNotFound,
     VolplaneError,
 )
-from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
+from workers.context import JobContext, Runs
 from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import refresh_allocated
 from workers.operations.volumes import (
@@ -134,10 +135,6 @@ def _progress(ctx: JobContext, apply: Callable[[float], Any]) -> Callable[[int],
 
 
 # --- create ----------------------------------------------------------------------
-
-
-def _on_volume(req: rq.CreateVolumeBackup, resource_uuid: str | None) -> str:
-    return f"Volume:{req.volumeUuid}"
 
 
 def _source(ctx: JobContext, volume: Volume, snapshot_uuid: str | None) -> str:
@@ -290,10 +287,6 @@ def delete_backup(ctx: JobContext, req: rq.DeleteVolumeBackup) -> dict[str, Any]
 # --- restore ---------------------------------------------------------------------
 
 
-def _on_backup(req: rq.CreateDataVolumeFromBackup, resource_uuid: str | None) -> str:
-    return f"VolumeBackup:{req.backupUuid}"
-
-
 def _begin_restore(
     ctx: JobContext,
     req: rq.CreateDataVolumeFromBackup,
@@ -378,20 +371,8 @@ def restore_backup(ctx: JobContext, req: rq.CreateDataVolumeFromBackup) -> dict[
     return {"inventory": volume_inventory(row)}
 
 
-OPERATIONS: list[Operation[Any]] = [
-    Operation(
-        "CreateVolumeBackup",
-        rq.CreateVolumeBackup,
-        "VolumeBackup",
-        create_backup,
-        sync_key=_on_volume,
-    ),
-    Operation("DeleteVolumeBackup", rq.DeleteVolumeBackup, "VolumeBackup", delete_backup),
-    Operation(
-        "CreateDataVolumeFromVolumeBackup",
-        rq.CreateDataVolumeFromBackup,
-        "Volume",
-        restore_backup,
-        sync_key=_on_backup,
-    ),
-]
+RUNS: Runs = {
+    catalog.CREATE_VOLUME_BACKUP: create_backup,
+    catalog.DELETE_VOLUME_BACKUP: delete_backup,
+    catalog.CREATE_DATA_VOLUME_FROM_VOLUME_BACKUP: restore_backup,
+}

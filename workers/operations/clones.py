@@ -33,14 +33,15 @@ from schemas.infra import PrimaryStorage
 from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import volume_inventory
 from volplane import layout
+from volplane.catalog import clones as catalog
 from volplane.errors import (
     DuplicateResource,
     LinkedCloneAcrossPools,
     ResourceNotFound,
     VolplaneError,
 )
-from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags
+from workers.context import JobContext, Runs
 from workers.operations.primary_storage import refresh_allocated
 from workers.operations.snapshots import visible_snapshot
 from workers.operations.volumes import (
@@ -57,12 +58,6 @@ from workers.operations.volumes import (
 )
 
 EXPORT_TICKET_SECONDS = 24 * 3600
-
-
-def _on_source_volume(req: rq.CreateDataVolumeFromSnapshot, resource_uuid: str | None) -> str:
-    if req.sourceVolumeUuid is None:  # the snapshot was not found at submission
-        return f"VolumeSnapshot:{req.snapshotUuid}"
-    return f"Volume:{req.sourceVolumeUuid}"
 
 
 def create_from_snapshot(ctx: JobContext, req: rq.CreateDataVolumeFromSnapshot) -> dict[str, Any]:
@@ -294,12 +289,6 @@ def _abandon(
     remove_creating(ctx, uuid, dest.uuid, path, dest_agent, "undo-copy")
 
 
-OPERATIONS: list[Operation[Any]] = [
-    Operation(
-        "CreateDataVolumeFromVolumeSnapshot",
-        rq.CreateDataVolumeFromSnapshot,
-        "Volume",
-        create_from_snapshot,
-        sync_key=_on_source_volume,
-    ),
-]
+RUNS: Runs = {
+    catalog.CREATE_DATA_VOLUME_FROM_VOLUME_SNAPSHOT: create_from_snapshot,
+}

@@ -11,9 +11,10 @@ from schemas.infra import Cluster, Host
 from schemas.infra_inventories import cluster_inventory
 from schemas.requests import DeleteResource
 from schemas.tables import Zone, utcnow
+from volplane.catalog import clusters as catalog
 from volplane.errors import DuplicateResource, ResourceInUse
-from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
+from workers.context import JobContext, Runs
 from workers.operations.common import get_or_404
 
 
@@ -69,15 +70,9 @@ def delete_cluster(ctx: JobContext, req: DeleteResource) -> dict[str, Any]:
     return {}
 
 
-OPERATIONS: list[Operation[Any]] = [
-    Operation("CreateCluster", rq.CreateCluster, "Cluster", create_cluster, admin_only=True),
-    Operation("UpdateCluster", rq.UpdateCluster, "Cluster", update_cluster, admin_only=True),
-    Operation(
-        "ChangeClusterState",
-        rq.ChangeClusterState,
-        "Cluster",
-        change_cluster_state,
-        admin_only=True,
-    ),
-    Operation("DeleteCluster", DeleteResource, "Cluster", delete_cluster, admin_only=True),
-]
+RUNS: Runs = {
+    catalog.CREATE_CLUSTER: create_cluster,
+    catalog.UPDATE_CLUSTER: update_cluster,
+    catalog.CHANGE_CLUSTER_STATE: change_cluster_state,
+    catalog.DELETE_CLUSTER: delete_cluster,
+}

@@ -25,27 +25,18 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import StringConstraints
 from sqlalchemy import Engine, MetaData, select
 from sqlalchemy.engine import Connection
 
-from schemas.requests import RequestModel, Uuid
-from volplane.db_snapshots import SNAPSHOT_NAME, snapshot_dir
+from volplane.catalog import dbsnapshot as catalog
+from volplane.catalog.dbsnapshot import DeleteDatabaseSnapshot, SaveDatabaseSnapshot
+from volplane.db_snapshots import snapshot_dir
 from volplane.errors import DriverCommandFailed, ResourceNotFound
-from volplane.operations import JobContext, Operation
+from workers.context import JobContext, Runs
 
 PG_DUMP_TIMEOUT = 600
-
-
-class SaveDatabaseSnapshot(RequestModel):
-    clusterUuid: Uuid | None = None
-
-
-class DeleteDatabaseSnapshot(RequestModel):
-    fileName: Annotated[str, StringConstraints(pattern=SNAPSHOT_NAME)]
-    clusterUuid: Uuid | None = None
 
 
 def _free_name(folder: Path, extension: str) -> str:
@@ -159,25 +150,7 @@ def delete_snapshot(ctx: JobContext, req: DeleteDatabaseSnapshot) -> dict[str, A
     return {}
 
 
-def _one_at_a_time(req: Any, resource_uuid: str | None) -> str:
-    return "DatabaseSnapshot:*"
-
-
-OPERATIONS: list[Operation[Any]] = [
-    Operation(
-        "SaveDatabaseSnapshot",
-        SaveDatabaseSnapshot,
-        "DatabaseSnapshot",
-        save_snapshot,
-        admin_only=True,
-        sync_key=_one_at_a_time,
-    ),
-    Operation(
-        "DeleteDatabaseSnapshot",
-        DeleteDatabaseSnapshot,
-        "DatabaseSnapshot",
-        delete_snapshot,
-        admin_only=True,
-        sync_key=_one_at_a_time,
-    ),
-]
+RUNS: Runs = {
+    catalog.SAVE_DATABASE_SNAPSHOT: save_snapshot,
+    catalog.DELETE_DATABASE_SNAPSHOT: delete_snapshot,
+}

@@ -12,8 +12,9 @@ from typing import Any
 from schemas import requests as rq
 from schemas.inventories import zone_inventory
 from schemas.tables import Zone, new_uuid
+from volplane.catalog import debug as catalog
 from volplane.errors import ERRORS_BY_CODE, VolplaneError
-from volplane.operations import JobContext, Operation
+from workers.context import JobContext, Runs
 
 
 def debug_sleep(ctx: JobContext, req: rq.DebugSleep) -> dict[str, Any]:
@@ -33,12 +34,6 @@ def debug_sleep(ctx: JobContext, req: rq.DebugSleep) -> dict[str, Any]:
     return {}
 
 
-OPERATIONS: list[Operation[Any]] = [
-    Operation(
-        "DebugSleep",
-        rq.DebugSleep,
-        "Debug",
-        debug_sleep,
-        sync_key=lambda req, uuid: f"Debug:{uuid}",
-    ),
-]
+RUNS: Runs = {
+    catalog.DEBUG_SLEEP: debug_sleep,
+}

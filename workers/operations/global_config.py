@@ -8,33 +8,18 @@ creation, resize and clones (``volplane.capacity``, through each pool's
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field
 from sqlalchemy import select
 
 from schemas.infra import Cluster, ClusterPrimaryStorage, PrimaryStorage
-from schemas.requests import RequestModel, Uuid
 from schemas.tables import utcnow
 from volplane import global_config
+from volplane.catalog import global_config as catalog
+from volplane.catalog.global_config import UpdateGlobalConfig
 from volplane.errors import InvalidParameter
-from volplane.operations import JobContext, Operation
+from workers.context import JobContext, Runs
 from workers.operations.common import get_or_404
-
-Threshold = Annotated[float, Field(gt=0, le=100)]
-
-
-class UpdateGlobalConfig(RequestModel):
-    clusterUuid: Uuid | None = None
-    StorOverAllocationThreshold: Threshold | None = None
-    CPUOverAllocationThreshold: Threshold | None = None
-    MemOverAllocationThreshold: Threshold | None = None
-    USDOverAllocationThreshold: Threshold | None = None
-
-    def changes(self) -> dict[str, float]:
-        return {
-            key: value for key in global_config.KEYS if (value := getattr(self, key)) is not None
-        }
 
 
 def update_global_config(ctx: JobContext, req: UpdateGlobalConfig) -> dict[str, Any]:
@@ -67,17 +52,6 @@ def update_global_config(ctx: JobContext, req: UpdateGlobalConfig) -> dict[str, 
     }
 
 
-def _on_scope(req: UpdateGlobalConfig, resource_uuid: str | None) -> str:
-    return f"GlobalConfig:{req.clusterUuid or global_config.GLOBAL_SCOPE}"
-
-
-OPERATIONS: list[Operation[Any]] = [
-    Operation(
-        "UpdateGlobalConfig",
-        UpdateGlobalConfig,
-        "GlobalConfig",
-        update_global_config,
-        admin_only=True,
-        sync_key=_on_scope,
-    ),
-]
+RUNS: Runs = {
+    catalog.UPDATE_GLOBAL_CONFIG: update_global_config,
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drivers.client import AgentClient
 from schemas.infra import Host, HostStatus
 from volplane.errors import HostNotConnected
-from volplane.operations import JobContext
+from workers.context import JobContext
 
 CONNECTED = HostStatus.CONNECTED
 

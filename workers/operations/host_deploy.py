@@ -24,7 +24,7 @@ from drivers.release import own_release
 from drivers.ssh import SshSession
 from schemas.infra import Host, ManagementKey
 from volplane.errors import AgentDeployFailed, VolplaneError
-from volplane.operations import JobContext
+from workers.context import JobContext
 
 KEY_NAME = "ssh"
 

@@ -25,6 +25,7 @@ from schemas.infra import BackupStorage, Cluster, Host, HostStatus, PrimaryStora
 from schemas.infra_inventories import host_inventory
 from schemas.requests import DeleteResource
 from schemas.tables import utcnow
+from volplane.catalog import hosts as catalog
 from volplane.errors import (
     AgentError,
     DuplicateResource,
@@ -33,8 +34,8 @@ from volplane.errors import (
     ResourceInUse,
     VolplaneError,
 )
-from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
+from workers.context import JobContext, Runs
 from workers.operations.backup_storage import connect_backup_storage
 from workers.operations.common import get_or_404
 from workers.operations.host_access import agent_of
@@ -226,10 +227,10 @@ def delete_host(ctx: JobContext, req: DeleteResource) -> dict[str, Any]:
     return {}
 
 
-OPERATIONS: list[Operation[Any]] = [
-    Operation("AddKVMHost", rq.AddKvmHost, "Host", add_kvm_host, admin_only=True),
-    Operation("ReconnectHost", rq.ReconnectHost, "Host", reconnect_host, admin_only=True),
-    Operation("ChangeHostState", rq.ChangeHostState, "Host", change_host_state, admin_only=True),
-    Operation("UpdateHost", rq.UpdateHost, "Host", update_host, admin_only=True),
-    Operation("DeleteHost", DeleteResource, "Host", delete_host, admin_only=True),
-]
+RUNS: Runs = {
+    catalog.ADD_KVM_HOST: add_kvm_host,
+    catalog.RECONNECT_HOST: reconnect_host,
+    catalog.CHANGE_HOST_STATE: change_host_state,
+    catalog.UPDATE_HOST: update_host,
+    catalog.DELETE_HOST: delete_host,
+}

@@ -21,24 +21,16 @@ from sqlalchemy import select
 
 from schemas.agent import HostFacts
 from schemas.infra import Cluster, ClusterPrimaryStorage, Host, PrimaryStorage
-from schemas.requests import RequestModel, Uuid
+from volplane.catalog import inspection as catalog
+from volplane.catalog.inspection import InspectCluster
 from volplane.errors import ResourceNotFound, VolplaneError
-from volplane.operations import JobContext, Operation
+from workers.context import JobContext, Runs
 from workers.operations.host_access import agent_of
 
 NORMAL, ALARM, FAULT = "normal", "alarm", "fault"
 SLOW_AGENT_MS = 500.0
 LOW_FREE = 0.10  # alarm below 10 % free
 NO_FREE = 0.02  # fault below 2 % free
-
-
-class InspectCluster(RequestModel):
-    """With no ``check*`` flag set, everything is checked."""
-
-    clusterUuid: Uuid
-    checkSystem: bool = False
-    checkNetwork: bool = False
-    checkHardware: bool = False
 
 
 def level_of_free(free: int, total: int) -> str:
@@ -182,13 +174,6 @@ def inspect_cluster(ctx: JobContext, req: InspectCluster) -> dict[str, Any]:
     }
 
 
-OPERATIONS: list[Operation[Any]] = [
-    Operation(
-        "InspectCluster",
-        InspectCluster,
-        "Cluster",
-        inspect_cluster,
-        admin_only=True,
-        sync_key=lambda req, uuid: f"Inspection:{req.clusterUuid}",
-    ),
-]
+RUNS: Runs = {
+    catalog.INSPECT_CLUSTER: inspect_cluster,
+}

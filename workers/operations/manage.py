@@ -35,6 +35,7 @@ from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import reason_not_safe, volume_inventory
 from schemas.tables import Account, ResourceTag
 from volplane import layout
+from volplane.catalog import manage as catalog
 from volplane.errors import (
     DuplicateResource,
     ImageNotManageable,
@@ -42,9 +43,9 @@ from volplane.errors import (
     VolplaneError,
     VolumeNotUnmanageable,
 )
-from volplane.operations import JobContext, Operation
 from volplane.store.manageable import owned_images
 from volplane.store.tags import add_tags, delete_tags
+from workers.context import JobContext, Runs
 from workers.operations.primary_storage import refresh_allocated
 from workers.operations.volumes import (
     agent_for_pool,
@@ -204,13 +205,7 @@ def record_size_after_removal(ctx: JobContext, pool_uuid: str) -> None:
     ctx.session.flush()
 
 
-def _on_pool(req: rq.ManageVolume, resource_uuid: str | None) -> str:
-    return f"PrimaryStorage:{req.primaryStorageUuid}"
-
-
-OPERATIONS: list[Operation[Any]] = [
-    Operation(
-        "ManageVolume", rq.ManageVolume, "Volume", manage_volume, admin_only=True, sync_key=_on_pool
-    ),
-    Operation("UnmanageVolume", rq.UnmanageVolume, "Volume", unmanage_volume, admin_only=True),
-]
+RUNS: Runs = {
+    catalog.MANAGE_VOLUME: manage_volume,
+    catalog.UNMANAGE_VOLUME: unmanage_volume,
+}

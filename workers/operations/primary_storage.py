@@ -27,6 +27,7 @@ from schemas.requests import DeleteResource
 from schemas.storage import Volume
 from schemas.tables import Zone, utcnow
 from volplane.capacity import PoolCapacity as CapacityRule
+from volplane.catalog import primary_storage as catalog
 from volplane.errors import (
     AgentError,
     DuplicateResource,
@@ -36,9 +37,9 @@ from volplane.errors import (
     ResourceNotFound,
     UnsupportedPoolType,
 )
-from volplane.operations import JobContext, Operation
 from volplane.store.infra import pool_type_support
 from volplane.store.tags import add_tags, delete_tags
+from workers.context import JobContext, Runs
 from workers.operations.common import get_or_404
 from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 
@@ -456,75 +457,13 @@ def delete_primary_storage(ctx: JobContext, req: DeleteResource) -> dict[str, An
     return {}
 
 
-def _on_host(req: rq.AddPrimaryStorage, resource_uuid: str | None) -> str:
-    # Pools of one host are created one at a time, so two of the same URL cannot race.
-    if req.hostUuid is not None:
-        return f"Host:{req.hostUuid}"
-    return f"PrimaryStorage:zone:{req.zoneUuid}"
-
-
-def _on_pool(req: rq.AttachPrimaryStorage, resource_uuid: str | None) -> str:
-    return f"PrimaryStorage:{req.primaryStorageUuid}"
-
-
-OPERATIONS: list[Operation[Any]] = [
-    Operation(
-        "AddPrimaryStorage",
-        rq.AddPrimaryStorage,
-        "PrimaryStorage",
-        add_primary_storage,
-        admin_only=True,
-        sync_key=_on_host,
-    ),
-    Operation(
-        "AttachPrimaryStorageToCluster",
-        rq.AttachPrimaryStorage,
-        "PrimaryStorage",
-        attach_primary_storage,
-        admin_only=True,
-        sync_key=_on_pool,
-    ),
-    Operation(
-        "DetachPrimaryStorageFromCluster",
-        rq.AttachPrimaryStorage,
-        "PrimaryStorage",
-        detach_primary_storage,
-        admin_only=True,
-        sync_key=_on_pool,
-    ),
-    Operation(
-        "ReconnectPrimaryStorage",
-        rq.ReconnectPrimaryStorage,
-        "PrimaryStorage",
-        reconnect_primary_storage,
-        admin_only=True,
-    ),
-    Operation(
-        "SyncPrimaryStorageCapacity",
-        rq.SyncPrimaryStorageCapacity,
-        "PrimaryStorage",
-        sync_capacity,
-        admin_only=True,
-    ),
-    Operation(
-        "ChangePrimaryStorageState",
-        rq.ChangePrimaryStorageState,
-        "PrimaryStorage",
-        change_state,
-        admin_only=True,
-    ),
-    Operation(
-        "UpdatePrimaryStorage",
-        rq.UpdatePrimaryStorage,
-        "PrimaryStorage",
-        update_primary_storage,
-        admin_only=True,
-    ),
-    Operation(
-        "DeletePrimaryStorage",
-        DeleteResource,
-        "PrimaryStorage",
-        delete_primary_storage,
-        admin_only=True,
-    ),
-]
+RUNS: Runs = {
+    catalog.ADD_PRIMARY_STORAGE: add_primary_storage,
+    catalog.ATTACH_PRIMARY_STORAGE_TO_CLUSTER: attach_primary_storage,
+    catalog.DETACH_PRIMARY_STORAGE_FROM_CLUSTER: detach_primary_storage,
+    catalog.RECONNECT_PRIMARY_STORAGE: reconnect_primary_storage,
+    catalog.SYNC_PRIMARY_STORAGE_CAPACITY: sync_capacity,
+    catalog.CHANGE_PRIMARY_STORAGE_STATE: change_state,
+    catalog.UPDATE_PRIMARY_STORAGE: update_primary_storage,
+    catalog.DELETE_PRIMARY_STORAGE: delete_primary_storage,
+}

@@ -17,15 +17,16 @@ from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import snapshot_inventory
 from schemas.tables import utcnow
 from volplane import layout
+from volplane.catalog import snapshots as catalog
 from volplane.errors import (
     DuplicateResource,
     InsufficientSnapshotCapacity,
     ResourceNotFound,
     VolplaneError,
 )
-from volplane.operations import JobContext, Operation
 from volplane.snapshot_tree import Overlay, Rename, plan_create, plan_delete, plan_revert
 from volplane.store.tags import add_tags, delete_tags
+from workers.context import JobContext, Runs
 from workers.operations.volumes import (
     agent_for_pool,
     check_allocate,
@@ -50,13 +51,6 @@ def visible_snapshot(ctx: JobContext, uuid: str, volume_uuid: str | None) -> Vol
     ):
         raise ResourceNotFound(f"volume snapshot {uuid} does not exist")
     return snapshot
-
-
-def _by_volume(req: Any, resource_uuid: str | None) -> str:
-    volume_uuid = getattr(req, "volumeUuid", None)
-    if volume_uuid is None:  # the snapshot was not found at submission; the job says so
-        return f"VolumeSnapshot:{getattr(req, 'uuid', resource_uuid)}"
-    return f"Volume:{volume_uuid}"
 
 
 def create_snapshot(ctx: JobContext, req: rq.CreateVolumeSnapshot) -> dict[str, Any]:
@@ -178,33 +172,9 @@ def update_snapshot(ctx: JobContext, req: rq.UpdateVolumeSnapshot) -> dict[str, 
     return {"inventory": snapshot_inventory(snapshot)}
 
 
-OPERATIONS: list[Operation[Any]] = [
-    Operation(
-        "CreateVolumeSnapshot",
-        rq.CreateVolumeSnapshot,
-        "VolumeSnapshot",
-        create_snapshot,
-        sync_key=_by_volume,
-    ),
-    Operation(
-        "RevertVolumeFromSnapshot",
-        rq.RevertVolumeFromSnapshot,
-        "VolumeSnapshot",
-        revert_volume,
-        sync_key=_by_volume,
-    ),
-    Operation(
-        "DeleteVolumeSnapshot",
-        rq.DeleteVolumeSnapshot,
-        "VolumeSnapshot",
-        delete_snapshot,
-        sync_key=_by_volume,
-    ),
-    Operation(
-        "UpdateVolumeSnapshot",
-        rq.UpdateVolumeSnapshot,
-        "VolumeSnapshot",
-        update_snapshot,
-        sync_key=_by_volume,
-    ),
-]
+RUNS: Runs = {
+    catalog.CREATE_VOLUME_SNAPSHOT: create_snapshot,
+    catalog.REVERT_VOLUME_FROM_SNAPSHOT: revert_volume,
+    catalog.DELETE_VOLUME_SNAPSHOT: delete_snapshot,
+    catalog.UPDATE_VOLUME_SNAPSHOT: update_snapshot,
+}

@@ -24,6 +24,7 @@ from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import volume_inventory
 from schemas.tables import utcnow
 from volplane import layout
+from volplane.catalog import volumes as catalog
 from volplane.errors import (
     DuplicateResource,
     InvalidParameter,
@@ -34,7 +35,6 @@ from volplane.errors import (
     VolumeHasDependents,
     VolumeShrinkRefused,
 )
-from volplane.operations import JobContext, Operation
 from volplane.snapshot_tree import (
     Delete,
     Overlay,
@@ -48,6 +48,7 @@ from volplane.snapshot_tree import (
     step_name,
 )
 from volplane.store.tags import add_tags, delete_tags
+from workers.context import JobContext, Runs
 from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import (
     capacity_of,
@@ -392,12 +393,12 @@ def flatten_volume(ctx: JobContext, req: rq.VolumeRef) -> dict[str, Any]:
     return done(ctx, volume)
 
 
-OPERATIONS: list[Operation[Any]] = [
-    Operation("CreateDataVolume", rq.CreateDataVolume, "Volume", create_data_volume),
-    Operation("DeleteVolume", rq.DeleteVolume, "Volume", delete_volume),
-    Operation("ResizeDataVolume", rq.ResizeDataVolume, "Volume", resize_data_volume),
-    Operation("SyncVolumeSize", rq.VolumeRef, "Volume", sync_volume_size),
-    Operation("UpdateVolume", rq.UpdateVolume, "Volume", update_volume),
-    Operation("ChangeVolumeState", rq.ChangeVolumeState, "Volume", change_volume_state),
-    Operation("FlattenVolume", rq.VolumeRef, "Volume", flatten_volume),
-]
+RUNS: Runs = {
+    catalog.CREATE_DATA_VOLUME: create_data_volume,
+    catalog.DELETE_VOLUME: delete_volume,
+    catalog.RESIZE_DATA_VOLUME: resize_data_volume,
+    catalog.SYNC_VOLUME_SIZE: sync_volume_size,
+    catalog.UPDATE_VOLUME: update_volume,
+    catalog.CHANGE_VOLUME_STATE: change_volume_state,
+    catalog.FLATTEN_VOLUME: flatten_volume,
+}

@@ -7,9 +7,10 @@ from typing import Any
 from schemas import requests as rq
 from schemas.inventories import zone_inventory
 from schemas.tables import Zone, utcnow
+from volplane.catalog import zones as catalog
 from volplane.errors import DuplicateResource
-from volplane.operations import JobContext, Operation
 from volplane.store.tags import add_tags, delete_tags
+from workers.context import JobContext, Runs
 from workers.operations.common import get_or_404
 
 
@@ -51,9 +52,9 @@ def delete_zone(ctx: JobContext, req: rq.DeleteResource) -> dict[str, Any]:
     return {}
 
 
-OPERATIONS: list[Operation[Any]] = [
-    Operation("CreateZone", rq.CreateZone, "Zone", create_zone, admin_only=True),
-    Operation("UpdateZone", rq.UpdateZone, "Zone", update_zone, admin_only=True),
-    Operation("ChangeZoneState", rq.ChangeZoneState, "Zone", change_zone_state, admin_only=True),
-    Operation("DeleteZone", rq.DeleteResource, "Zone", delete_zone, admin_only=True),
-]
+RUNS: Runs = {
+    catalog.CREATE_ZONE: create_zone,
+    catalog.UPDATE_ZONE: update_zone,
+    catalog.CHANGE_ZONE_STATE: change_zone_state,
+    catalog.DELETE_ZONE: delete_zone,
+}
