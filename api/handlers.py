@@ -46,6 +46,7 @@ def create_endpoint(
 
     endpoint.__name__ = endpoint.__qualname__ = name
     endpoint.api_name = operation.api_name  # type: ignore[attr-defined]  # for api/openapi.py
+    endpoint.path_fields = path_params  # type: ignore[attr-defined]  # path name → field
     return endpoint
 
 
@@ -65,6 +66,7 @@ def attachment_endpoint(
 
     endpoint.__name__ = endpoint.__qualname__ = name
     endpoint.api_name = operation.api_name  # type: ignore[attr-defined]  # for api/openapi.py
+    endpoint.path_fields = dict([resource, target])  # type: ignore[attr-defined]
     return endpoint
 
 

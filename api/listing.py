@@ -17,6 +17,14 @@ from volplane.runtime import Runtime
 QUERY_KEYS = frozenset(QUERY_PARAMETERS)
 
 
+def project(inventories: list[dict[str, Any]], names: Any) -> list[dict[str, Any]]:
+    """``fields=``: only the named fields of each inventory (all when none are named).
+    Every queryable field is in its inventory (tests/unit/test_inventory_fields.py)."""
+    if not names:
+        return inventories
+    return [{name: inventory.get(name) for name in names} for inventory in inventories]
+
+
 async def list_collection(request: Request, resource: str) -> Response:
     runtime: Runtime = request.app.state.runtime
     caller = await authenticate(request)
@@ -28,7 +36,7 @@ async def list_collection(request: Request, resource: str) -> Response:
     if uuid is not None:
         pairs = [*pairs, ("q", f"uuid={uuid}")]
     spec = parse_query(pairs)
-    compiled = compile_query(query_registry(), resource, spec, tenant=caller.tenant)
+    compiled = compile_query(query_registry(), resource, spec, actor=caller)
 
     def run() -> Any:
         with runtime.sessions() as session:
@@ -40,8 +48,7 @@ async def list_collection(request: Request, resource: str) -> Response:
     if spec.count:
         return JSONResponse({"total": result.total})
     inventories = [inventory_of(resource, row) for row in result.rows]
-    if spec.fields:
-        inventories = [{k: inv.get(k) for k in spec.fields} for inv in inventories]
+    inventories = project(inventories, spec.fields)
     body: dict[str, Any] = {"inventories": inventories}
     if result.total is not None:
         body["total"] = result.total

@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
+from api import openapi_dialects as dialects
 from api.query import FieldKind
 from api.query.declarations import QueryableResource
 from volplane.operation import Operation, OperationRegistry
@@ -208,10 +209,7 @@ class SpecBuilder:
         operation: dict[str, Any] = {
             "operationId": f"{method.lower()}_{handler.__name__}_{_slug(path)}",
             "tags": [path.split("/")[2] if path.count("/") >= 2 else "misc"],
-            "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in re.findall(r"{(\w+)}", path)
-            ],
+            "parameters": self.path_parameters(path, handler, submitted),
             "responses": {
                 status: {
                     "description": "Error",
@@ -259,6 +257,30 @@ class SpecBuilder:
             "content": _json({"type": "object"}),
         }
         return operation
+
+    def path_parameters(
+        self, path: str, handler: Any, submitted: list[str]
+    ) -> list[dict[str, Any]]:
+        """Each path parameter with the schema of the request field it fills (the
+        pattern the server enforces on a uuid); a plain string when it fills none."""
+        fields = getattr(handler, "path_fields", {})
+        properties: dict[str, Any] = {}
+        for api_name in reversed(submitted):
+            model = self.operations.get(api_name).request_model
+            self.model_ref(model)
+            properties.update(self.schemas[model.__name__].get("properties", {}))
+        parameters = []
+        for name in re.findall(r"{(\w+)}", path):
+            schema = properties.get(fields.get(name, name), {"type": "string"})
+            if "$ref" in schema or "anyOf" in schema:  # optional fields: the string part
+                schema = next(
+                    (s for s in schema.get("anyOf", []) if s.get("type") == "string"),
+                    {"type": "string"},
+                )
+            parameters.append(
+                {"name": name, "in": "path", "required": True, "schema": copy.deepcopy(schema)}
+            )
+        return parameters
 
     def request_body(
         self, method: str, path: str, handler: Any, submitted: list[str]
@@ -326,12 +348,29 @@ def build_spec(
 ) -> dict[str, Any]:
     """The OpenAPI document of every ``/v1`` route (also served under ``/zstack``)."""
     builder = SpecBuilder(operations, queryable)
+    builder.schemas.update(copy.deepcopy(dialects.COMPONENTS))
     excluded = set(exclude_modules)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
+        if isinstance(route, Mount) and route.path == "/v3":  # Cinder's
+            for inner in route.routes:
+                if not isinstance(inner, Route) or getattr(inner.endpoint, "public", False):
+                    continue
+                for method in sorted((inner.methods or set()) - {"HEAD"}):
+                    full = route.path + inner.path
+                    paths.setdefault(full, {})[method.lower()] = dialects.cinder_operation(
+                        method, full, inner.endpoint
+                    )
+            continue
         if not isinstance(route, Route) or not route.path.startswith("/v1/"):
             continue
         if route.endpoint.__module__ in excluded:
+            continue
+        if getattr(route.endpoint, "dialect", None) == "share":
+            for method in sorted((route.methods or set()) - {"HEAD"}):
+                paths.setdefault(route.path, {})[method.lower()] = dialects.share_operation(
+                    method, route.path, route.endpoint, builder.schemas
+                )
             continue
         for method in sorted(route.methods or ()):
             if method == "HEAD":
@@ -350,8 +389,11 @@ def build_spec(
         "info": {
             "title": title,
             "version": version,
-            "description": "ZStack-dialect API of volplane. Every path is also served under "
-            '`/zstack`. Errors are `{"error": {code, description, details}}` (CONTRACT §3).',
+            "description": "volplane's three dialects. ZStack (`/v1/...`, every path also "
+            'served under `/zstack`): errors are `{"error": {code, description, details}}`. '
+            "share-storage (`/v1/pool/share`, `/v1/volume/share`, `/v1/cluster`): every "
+            "answer is the `{scode, desc, message, message_cn, stack, data}` envelope. "
+            "Cinder (`/v3/{project_id}/...`, `X-Auth-Token`): errors are Cinder faults.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
@@ -363,7 +405,8 @@ def build_spec(
                     "in": "header",
                     "name": "Authorization",
                     "description": "`OAuth <session uuid>` from `PUT /v1/accounts/login`.",
-                }
+                },
+                **dialects.SECURITY_SCHEMES,
             },
         },
         "security": [{"session": []}],

@@ -32,6 +32,8 @@ from schemas.agent import (
     ImageChain,
     ImageInfo,
     ImageMap,
+    LocateArgs,
+    LocatedImage,
     ManageableImages,
     OperationRecord,
     OperationState,
@@ -338,6 +340,13 @@ class AgentClient:
     def map_image(self, path: str, *, op_id: str | None = None) -> ImageMap:
         result = self.run(op_id or new_op_id(), "image.map", PathArgs(path=path).wire())
         return ImageMap.model_validate(result)
+
+    def locate_image(self, root: str, path: str, *, op_id: str | None = None) -> LocatedImage:
+        """Where ``path`` really leads inside the pool ``root``, with its backing chain."""
+        result = self.run(
+            op_id or new_op_id(), "image.locate", LocateArgs(root=root, path=path).wire()
+        )
+        return LocatedImage.model_validate(result)
 
     def image_chain(self, path: str, *, op_id: str | None = None) -> ImageChain:
         result = self.run(op_id or new_op_id(), "image.chain", PathArgs(path=path).wire())

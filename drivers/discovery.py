@@ -14,6 +14,9 @@ whether it is *safe to manage*, with the reasons when it is not:
 - ``backing-outside-pool``, ``backing-missing``, ``backing-loop``: its backing chain
   leaves the pool, is broken, or loops.
 - ``backing-is-volume``: a file of its backing chain is a volume's writable head.
+- ``backing-through-file``: its backing chain reaches a volume's snapshot image through
+  a file no volume owns (built directly on a snapshot image is fine: the adopted volume
+  then depends on that snapshot, as a linked clone does).
 - ``backing-of-image``: another image in the pool is built on it; writing it would
   corrupt that image.
 - ``in-use``: a process has it open for writing.
@@ -219,6 +222,15 @@ def _judge_chain(
                 "backing-is-volume",
                 f"backing file {backing} is the writable image of volume {owner.volume_uuid}",
             )
+    # Adopting a file built directly on a snapshot image records that dependency (as a
+    # linked clone's); one that reaches a snapshot through a file nobody owns could not.
+    reached = next(((i, owned[b]) for i, b in enumerate(chain) if b in owned), None)
+    if reached is not None and reached[0] > 0 and reached[1].role == "snapshot":
+        verdict.add(
+            "backing-through-file",
+            f"its backing chain reaches a snapshot image of volume {reached[1].volume_uuid} "
+            f"through {chain[0]}, which no volume owns",
+        )
     if stop == "loop":
         verdict.add("backing-loop", "its backing chain loops")
 

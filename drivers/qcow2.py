@@ -260,6 +260,11 @@ def backing_chain(path: Image) -> list[ImageInfo]:
     return [parse_info(item) for item in _json(info_argv(path, backing_chain=True))]
 
 
+def probed_chain(path: Image) -> list[ImageInfo]:
+    """``backing_chain`` of a file whose format is not known (a template may be raw)."""
+    return [parse_info(item) for item in _json(info_argv(path, backing_chain=True, fmt=None))]
+
+
 def _refuse_existing(path: Image, files: PoolBackend) -> None:
     if files.exists(str(path)):
         raise InvalidStoragePath(f"{path} already exists")

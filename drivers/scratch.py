@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ INSTANCE = secrets.token_hex(8)
 
 _lock = threading.Lock()
 _held: Counter[Path] = Counter()
+_stoppers: dict[Path, list[Callable[[], None]]] = {}
 
 
 def hold(path: Path) -> None:
@@ -46,15 +48,39 @@ def is_held(path: Path) -> bool:
 
 
 @contextmanager
-def holding(*paths: Path) -> Iterator[None]:
-    """Holds ``paths`` for the block: the sweep leaves them alone meanwhile."""
+def holding(*paths: Path, stop: Callable[[], None] | None = None) -> Iterator[None]:
+    """Holds ``paths`` for the block: the sweep leaves them alone meanwhile. ``stop``
+    asks the holder to stop (``stop_holders``)."""
     for path in paths:
         hold(path)
+        if stop is not None:
+            with _lock:
+                _stoppers.setdefault(path, []).append(stop)
     try:
         yield
     finally:
         for path in paths:
+            if stop is not None:
+                with _lock:
+                    _stoppers[path].remove(stop)
+                    if not _stoppers[path]:
+                        del _stoppers[path]
             release(path)
+
+
+def stop_holders(path: Path, timeout: float) -> bool:
+    """Asks whoever writes ``path`` to stop and waits until nobody holds it (a delete of
+    an image whose copy is still being written: the copy must not land after it)."""
+    with _lock:
+        stoppers = list(_stoppers.get(path, []))
+    for stop in stoppers:
+        stop()
+    deadline = time.monotonic() + timeout
+    while is_held(path):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def remove_unheld(path: Path, remove: Callable[[Path], None]) -> bool:

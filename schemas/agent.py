@@ -71,6 +71,21 @@ class PoolArgs(AgentModel):
     root: str
 
 
+class LocateArgs(AgentModel):
+    """A path a caller supplied, to be looked for inside the pool ``root``."""
+
+    root: str
+    path: str
+
+
+class LocatedImage(AgentModel):
+    """Where a path really leads inside a pool (symbolic links followed): the file's
+    name relative to the pool's root, then its backing files' names (None for one
+    outside the pool). ``names`` is empty when no regular file is there."""
+
+    names: list[str | None] = Field(default_factory=list)
+
+
 class VolumeCreateArgs(AgentModel):
     path: str
     size: int | None = Field(default=None, gt=0)

@@ -28,6 +28,7 @@ class VolumeBackup(Base):
     """One backup of a volume: its manifest ``manifests/<uuid>.json`` on the backup storage."""
 
     __tablename__ = "volume_backups"
+    __tenant_owner__ = "account_uuid"  # volplane.tenancy
 
     uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), index=True)

@@ -83,6 +83,7 @@ class PrimaryStorage(Base):
     """A pool: a directory on a host (or on every host of its clusters) holding volumes."""
 
     __tablename__ = "primary_storage"
+    __tenant_list__ = "avail_tenants"  # volplane.tenancy
 
     uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
     zone_uuid: Mapped[str] = mapped_column(ForeignKey("zones.uuid"), index=True)

@@ -71,6 +71,7 @@ def job_inventory(job: ApiJob, deliveries: list[WebhookDelivery] | None = None) 
         "error": job.error.get("error") if job.error else None,
         "request": redact(job.request),
         "webhook": webhook,
+        "webhookState": job.webhook_state,
         "cancelRequested": job.cancel_requested,
         "finished": JobState(job.state).is_final,
     }

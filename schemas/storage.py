@@ -21,6 +21,7 @@ class Volume(Base):
     """A data volume: a head qcow2 image in a pool, on top of its snapshot tree."""
 
     __tablename__ = "volumes"
+    __tenant_owner__ = "account_uuid"  # volplane.tenancy
 
     uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), index=True)
@@ -57,6 +58,7 @@ class VolumeSnapshot(Base):
     """A frozen image of a volume, a node of the volume's snapshot tree."""
 
     __tablename__ = "volume_snapshots"
+    __tenant_owner__ = "account_uuid"  # volplane.tenancy
 
     uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), index=True)

@@ -58,6 +58,7 @@ class Base(DeclarativeBase):
 
 class Account(Base):
     __tablename__ = "accounts"
+    __tenant_owner__ = "uuid"  # a tenant sees its own account (volplane.tenancy)
 
     uuid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
     name: Mapped[str] = mapped_column(String(255), unique=True)
@@ -88,6 +89,7 @@ class ApiJob(Base):
     """One accepted asynchronous call. ``id`` orders jobs by acceptance."""
 
     __tablename__ = "api_jobs"
+    __tenant_owner__ = "account_uuid"  # volplane.tenancy
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True

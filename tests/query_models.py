@@ -69,6 +69,7 @@ class PrimaryStorage(QueryTestBase):
 
 class Volume(QueryTestBase):
     __tablename__ = "qt_volumes"
+    __tenant_owner__ = "account_uuid"
     uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
@@ -87,6 +88,7 @@ class Volume(QueryTestBase):
 
 class Snapshot(QueryTestBase):
     __tablename__ = "qt_snapshots"
+    __tenant_owner__ = "account_uuid"
     uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
     volume_uuid: Mapped[str] = mapped_column(ForeignKey("qt_volumes.uuid"), index=True)
     account_uuid: Mapped[str] = mapped_column(String(32), index=True)
@@ -181,7 +183,6 @@ def make_registry() -> QueryRegistry:
                     "snapshots", "snapshot", Volume.uuid, Snapshot.volume_uuid
                 ),
             },
-            tenant_column=Volume.account_uuid,
             tag_resource_type="VolumeVO",
         )
     )
@@ -197,7 +198,6 @@ def make_registry() -> QueryRegistry:
             relations={
                 "volume": QueryRelation("volume", "volume", Snapshot.volume_uuid, Volume.uuid)
             },
-            tenant_column=Snapshot.account_uuid,
         )
     )
     registry.check()
@@ -396,8 +396,8 @@ class Reference:
     def _visible(
         self, declared: QueryableResource, row: dict[str, Any], tenant: str | None
     ) -> bool:
-        column = declared.tenant_column
-        return tenant is None or column is None or row[column.key] == tenant
+        owner = getattr(declared.model, "__tenant_owner__", None)
+        return tenant is None or owner is None or row[owner] == tenant
 
     def _holds(
         self,

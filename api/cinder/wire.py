@@ -79,7 +79,7 @@ def require_version(version: Version, minimum: Version, what: str) -> None:
 
 # --- manage requests -------------------------------------------------------------
 
-_MANAGE_KEYS = {
+MANAGE_KEYS = {
     "description",
     "availability_zone",
     "bootable",
@@ -89,7 +89,14 @@ _MANAGE_KEYS = {
     "ref",
     "metadata",
 }
-_STRING_OR_NULL = ("description", "availability_zone", "volume_type", "name", "host", "cluster")
+STRING_OR_NULL_FIELDS = (
+    "description",
+    "availability_zone",
+    "volume_type",
+    "name",
+    "host",
+    "cluster",
+)
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,7 @@ def parse_manage(body: Any, version: Version) -> ManageRequest:
     volume = body["volume"]
     if not isinstance(volume, dict):
         raise _invalid("volume", f"Value: {volume!r}. {volume!r} is not of type 'object'")
-    allowed = _MANAGE_KEYS | ({"cluster"} if version >= MANAGE_CLUSTER_VERSION else set())
+    allowed = MANAGE_KEYS | ({"cluster"} if version >= MANAGE_CLUSTER_VERSION else set())
     extra = sorted(set(volume) - allowed)
     if extra:
         raise _invalid(
@@ -129,7 +136,7 @@ def parse_manage(body: Any, version: Version) -> ManageRequest:
         )
     if "ref" not in volume:
         raise _invalid("volume", "'ref' is a required property")
-    for key in _STRING_OR_NULL:
+    for key in STRING_OR_NULL_FIELDS:
         value = volume.get(key)
         if value is not None and not isinstance(value, str):
             raise _invalid(key, f"Value: {value!r}. {value!r} is not of type 'string', 'null'")

@@ -1,7 +1,7 @@
 """The ZStack query language (002 §3.9): parse a query string, compile it to SQL.
 
 spec = parse_query(request.query_params.multi_items())
-compiled = compile_query(registry, "volume", spec, tenant=account_uuid_or_none)
+compiled = compile_query(registry, "volume", spec, actor=caller)  # volplane.tenancy decides
 result = run_query(session, compiled)
 """
 

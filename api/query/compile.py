@@ -7,8 +7,8 @@ Design choices (see also ``docs/query.md``):
   any depth nests the same way. Two conditions on the same relation are independent:
   ``q=snapshots.name=a&q=snapshots.size>5`` asks for *some* snapshot named ``a`` and
   *some* snapshot bigger than 5.
-- Tenant isolation holds at every hop: a resource with a ``tenant_column`` reached
-  through a relation only counts rows of the caller's account.
+- Tenant isolation holds at every hop: ``volplane.tenancy.visible`` limits the
+  resource's rows and every row reached through a relation to what the caller may see.
 - SQL three-valued logic applies: ``!=``, ``!?=``, ``!~=`` and ordering never match NULL.
 - Text compares the same on SQLite and PostgreSQL: ``~=`` is case-sensitive on both
   (SQLite's LIKE is not, so it compiles to an equivalent GLOB there) and ordering
@@ -44,6 +44,7 @@ from api.query.parse import (
 )
 from schemas.tables import ResourceTag
 from volplane.errors import InvalidQuery
+from volplane.tenancy import Actor, is_restricted, visible
 
 _INT64 = (-(2**63), 2**63 - 1)
 _INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
@@ -85,14 +86,14 @@ class CompiledQuery:
 
 
 def compile_query(
-    registry: QueryRegistry, resource_name: str, spec: QuerySpec, *, tenant: str | None
+    registry: QueryRegistry, resource_name: str, spec: QuerySpec, *, actor: Actor
 ) -> CompiledQuery:
-    """Builds the statements for ``spec`` on ``resource_name``; ``tenant=None`` is an admin."""
+    """Builds the statements for ``spec`` on ``resource_name``, as ``actor`` sees it."""
     resource = registry.get(resource_name)
     model = resource.model
-    where = [_predicate(registry, resource, model, c, 0, tenant) for c in spec.conditions]
-    if tenant is not None and resource.tenant_column is not None:
-        where.append(resource.tenant_column == tenant)
+    where = [_predicate(registry, resource, model, c, 0, actor) for c in spec.conditions]
+    if is_restricted(model) and not actor.is_admin:
+        where.append(visible(model, actor))
     fields = None
     if spec.fields is not None:
         fields = tuple(_native(resource, name, "fields").name for name in spec.fields)
@@ -136,7 +137,7 @@ def _predicate(
     entity: Any,
     condition: Condition,
     at: int,
-    tenant: str | None,
+    actor: Actor,
 ) -> ColumnElement[bool]:
     """The condition from path segment ``at`` on, with ``entity`` standing for ``resource``."""
     segment = condition.path[at]
@@ -154,9 +155,9 @@ def _predicate(
     target = registry.get(relation.target)
     hop: Any = aliased(target.model)  # each hop its own alias: paths may revisit a table
     clauses = [_on(hop, relation.remote) == _on(entity, relation.local)]
-    if tenant is not None and target.tenant_column is not None:
-        clauses.append(_on(hop, target.tenant_column) == tenant)
-    clauses.append(_predicate(registry, target, hop, condition, at + 1, tenant))
+    if is_restricted(target.model) and not actor.is_admin:
+        clauses.append(visible(hop, actor))
+    clauses.append(_predicate(registry, target, hop, condition, at + 1, actor))
     return exists().where(*clauses)
 
 

@@ -51,9 +51,9 @@ class QueryRelation:
 class QueryableResource:
     """One resource as the query language sees it.
 
-    ``tenant_column``: when set, a non-admin caller only sees rows whose column equals
-    their account uuid, here and whenever a condition reaches this resource through a
-    relation. ``tag_resource_type`` is the ``ResourceTag.resource_type`` used by
+    Which rows a caller sees is ``volplane.tenancy``'s rule for ``model``, here and
+    whenever a condition reaches this resource through a relation.
+    ``tag_resource_type`` is the ``ResourceTag.resource_type`` used by
     ``__userTag__``/``__systemTag__`` conditions (which need a ``uuid`` field).
     """
 
@@ -61,7 +61,6 @@ class QueryableResource:
     model: type
     fields: Mapping[str, QueryField]
     relations: Mapping[str, QueryRelation] = field(default_factory=dict)
-    tenant_column: InstrumentedAttribute[Any] | None = None
     tag_resource_type: str | None = None
     default_sort: str = "createDate"
 
@@ -107,6 +106,9 @@ class QueryRegistry:
                     raise ValueError(
                         f"{resource.name}.{relation.name} targets unknown {relation.target!r}"
                     )
+
+    def names(self) -> list[str]:
+        return sorted(self._resources)
 
     def __iter__(self) -> Iterator[QueryableResource]:
         return iter(self._resources.values())

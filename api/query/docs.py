@@ -12,6 +12,12 @@ from api.query.parse import (
     MAX_VALUE_LENGTH,
     Operator,
 )
+from volplane.tenancy import OWNER, is_restricted
+
+_TENANT_RULE = {
+    True: "Accounts other than admin see only their own rows.",
+    False: "Accounts other than admin see only the rows open to them (`availTenants`).",
+}
 
 _OPERATORS = {
     Operator.EQ: "equals",
@@ -83,6 +89,6 @@ def render_query_docs(registry: QueryRegistry) -> str:
         if resource.relations:
             lines += ["", "| relation | resource |", "| --- | --- |"]
             lines += [f"| `{r.name}.` | {r.target} |" for r in resource.relations.values()]
-        if resource.tenant_column is not None:
-            lines += ["", "Accounts other than admin see only their own rows."]
+        if is_restricted(resource.model):
+            lines += ["", _TENANT_RULE[getattr(resource.model, OWNER, None) is not None]]
     return "\n".join(lines) + "\n"

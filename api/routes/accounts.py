@@ -20,9 +20,10 @@ from schemas import requests as rq
 from schemas.inventories import account_inventory, iso
 from schemas.tables import Account, new_uuid
 from volplane.catalog.accounts import CREATE_ACCOUNT, ROTATE_WEBHOOK_SECRET
-from volplane.errors import InvalidParameter, ResourceNotFound
+from volplane.errors import InvalidParameter
 from volplane.passwords import hash_password
 from volplane.runtime import Runtime
+from volplane.tenancy import may_act_for, may_see, not_found
 
 
 class _Credentials(BaseModel):
@@ -95,11 +96,9 @@ async def webhook_secret(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     caller = await authenticate(request)
     account_uuid = request.path_params["uuid"]
-    if caller.tenant is not None and caller.tenant != account_uuid:
-        raise ResourceNotFound(f"account {account_uuid} does not exist")
     account = await run_in_threadpool(runtime.accounts.get, account_uuid)
-    if account is None:
-        raise ResourceNotFound(f"account {account_uuid} does not exist")
+    if account is None or not may_see(account, caller):
+        raise not_found(Account, account_uuid)
     return JSONResponse({"secret": account.webhook_secret})
 
 
@@ -108,8 +107,8 @@ async def account_actions(request: Request) -> Response:
     body = await read_json(request)
     account_uuid = request.path_params["uuid"]
     _, params = action_params(body, {"rotateWebhookSecret"})
-    if caller.tenant is not None and caller.tenant != account_uuid:
-        raise ResourceNotFound(f"account {account_uuid} does not exist")
+    if not may_act_for(caller, account_uuid):
+        raise not_found(Account, account_uuid)
     return await submit(
         request,
         caller,
@@ -142,7 +141,6 @@ QUERYABLE = [
                 ("createDate", Account.create_date, D),
                 ("lastOpDate", Account.last_op_date, D),
             ),
-            tenant_column=Account.uuid,
             tag_resource_type="Account",
         ),
         account_inventory,

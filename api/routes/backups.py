@@ -90,7 +90,6 @@ QUERYABLE = [
                     "parent", "volumeBackup", VolumeBackup.parent_uuid, VolumeBackup.uuid
                 ),
             },
-            tenant_column=VolumeBackup.account_uuid,
             tag_resource_type="VolumeBackup",
         ),
         backup_inventory,

@@ -220,7 +220,7 @@ async def all_job_events(request: Request) -> Response:
         while True:
             polled_at = utcnow()
             jobs = await run_in_threadpool(
-                watch.active_and_recent, finished_since=since, tenant=caller.tenant
+                watch.active_and_recent, finished_since=since, actor=caller
             )
             stamp = str(_epoch_ms(polled_at))
             for snapshot in jobs:

@@ -24,6 +24,7 @@ from volplane.jobs import JobState, final_body, is_expired, poll_status
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 from volplane.store.pg_job_ends import JobEndListener
+from volplane.tenancy import may_see
 
 RECHECK_SECONDS = 1.0
 
@@ -36,7 +37,7 @@ def _check_visible(runtime: Runtime, caller: Caller, job_uuid: str, job: ApiJob 
     """The job if the caller may see it: its own (or admin), and not expired."""
     if (
         job is None
-        or (caller.tenant is not None and job.account_uuid != caller.tenant)
+        or not may_see(job, caller)
         or is_expired(job.finish_date, utcnow(), runtime.settings.job_retention_seconds)
     ):
         raise JobNotFound(f"job {job_uuid} does not exist or has expired")
@@ -173,7 +174,6 @@ QUERYABLE = [
                 ("webhookState", ApiJob.webhook_state, S),
                 ("cancelRequested", ApiJob.cancel_requested, B),
             ),
-            tenant_column=ApiJob.account_uuid,
         ),
         job_inventory,
     )

@@ -18,12 +18,7 @@ from api.resources import query_registry
 STATIC = Path(__file__).resolve().parent.parent / "static"
 # Test-only routes are not part of the API; pages and metrics are not ZStack calls;
 # the share-storage dialect is described in docs/share-api.md.
-EXCLUDED_MODULES = (
-    "api.routes.debug",
-    "api.routes.share_cluster",
-    "api.routes.share_pools",
-    "api.routes.share_volumes",
-)
+EXCLUDED_MODULES = ("api.routes.debug",)
 
 
 def _error_ref() -> dict[str, Any]:

@@ -6,7 +6,6 @@ others it does not exist.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -46,7 +45,7 @@ from volplane.catalog.primary_storage import (
 from volplane.errors import InvalidParameter, InvalidQuery, ResourceNotFound, RouteNotFound
 from volplane.operation import Operation
 from volplane.runtime import Runtime
-from volplane.store.infra import pool_type_support, pools_for_capacity, visible_to_tenant
+from volplane.store.infra import pool_type_support, pools_for_capacity
 
 _ACTIONS: dict[str, Operation[Any]] = {
     "reconnectPrimaryStorage": RECONNECT_PRIMARY_STORAGE,
@@ -80,7 +79,7 @@ async def add_primary_storage(request: Request) -> Response:
 
 
 async def list_primary_storage(request: Request) -> Response:
-    """``list_collection`` plus the availTenants rule for tenants."""
+    """``list_collection``, with inventories made while the session is open."""
     runtime: Runtime = request.app.state.runtime
     caller = await authenticate(request)
     pairs = request.query_params.multi_items()
@@ -91,14 +90,7 @@ async def list_primary_storage(request: Request) -> Response:
     if uuid is not None:
         pairs = [*pairs, ("q", f"uuid={uuid}")]
     spec = parse_query(pairs)
-    compiled = compile_query(query_registry(), "primaryStorage", spec, tenant=caller.tenant)
-    if caller.tenant is not None:
-        visible = visible_to_tenant(caller.tenant)
-        compiled = dataclasses.replace(
-            compiled,
-            rows=compiled.rows.where(visible),
-            total=None if compiled.total is None else compiled.total.where(visible),
-        )
+    compiled = compile_query(query_registry(), "primaryStorage", spec, actor=caller)
 
     def run() -> Any:
         with runtime.sessions() as session:
@@ -136,7 +128,7 @@ async def capacities(request: Request) -> Response:
                 pool_uuids=_list_param(request, "primaryStorageUuids"),
                 zone_uuids=_list_param(request, "zoneUuids"),
                 cluster_uuids=_list_param(request, "clusterUuids"),
-                tenant=caller.tenant,
+                actor=caller,
             )
             return [
                 PoolCapacity(

@@ -44,6 +44,7 @@ from volplane.db_snapshots import list_snapshots
 from volplane.errors import InvalidParameter, ResourceNotFound, VolplaneError
 from volplane.jobs import JobState
 from volplane.runtime import Runtime
+from volplane.tenancy import ADMIN, Actor, visible
 
 # cluster/add and cluster/delete answer with these keys in the seed besides the
 # usual envelope; clients written against either form find what they read.
@@ -165,8 +166,7 @@ async def get_cluster(request: Request) -> Response:
         owners = select(distinct(Volume.account_uuid)).where(
             Volume.primary_storage_uuid.in_(attached)
         )
-        if caller.tenant is not None:
-            owners = owners.where(Volume.account_uuid == caller.tenant)
+        owners = owners.where(visible(Volume, caller))
         return {
             "cluster_uuid": cluster.uuid,
             "name": cluster.name,
@@ -191,7 +191,7 @@ async def list_clusters(request: Request) -> Response:
     ]
 
     def read(session: Session) -> dict[str, Any]:
-        page = query_page(session, "cluster", pairs, tenant=None)
+        page = query_page(session, "cluster", pairs, actor=ADMIN)
         entries = []
         for cluster in page.rows:
             hosts = hosts_of_cluster(session, cluster.uuid)
@@ -211,17 +211,19 @@ async def list_clusters(request: Request) -> Response:
 # --- storage summary -----------------------------------------------------------
 
 
-def _storage_summary(session: Session, cluster_uuid: str, tenant: str | None) -> dict[str, Any]:
+def _storage_summary(session: Session, cluster_uuid: str, actor: Actor) -> dict[str, Any]:
     """``inner``: pools that live on the cluster's own hosts (local directories and
     disks); ``external``: shared pools (NFS, Samba, shared mount points)."""
     cluster_or_404(session, cluster_uuid)
     hosts = hosts_of_cluster(session, cluster_uuid)
-    pools = list(session.scalars(select(PrimaryStorage).where(in_cluster(cluster_uuid))))
+    pools = list(
+        session.scalars(
+            select(PrimaryStorage).where(in_cluster(cluster_uuid), visible(PrimaryStorage, actor))
+        )
+    )
     inner = [p for p in pools if p.host_uuid is not None]
     external = [p for p in pools if p.host_uuid is None]
-    volumes = select(Volume.primary_storage_uuid, Volume.status)
-    if tenant is not None:
-        volumes = volumes.where(Volume.account_uuid == tenant)
+    volumes = select(Volume.primary_storage_uuid, Volume.status).where(visible(Volume, actor))
     rows = list(
         session.execute(volumes.where(Volume.primary_storage_uuid.in_([p.uuid for p in pools])))
     )
@@ -281,9 +283,7 @@ def _storage_summary(session: Session, cluster_uuid: str, tenant: str | None) ->
 async def storage_service(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.ClusterRef)
-    data = await in_session(
-        request, lambda s: _storage_summary(s, body.cluster_uuid, caller.tenant)
-    )
+    data = await in_session(request, lambda s: _storage_summary(s, body.cluster_uuid, caller))
     return ok(data, extra=WITH_MESSAGE_CN)
 
 
@@ -349,7 +349,7 @@ async def _latest_inspection(request: Request, cluster_uuid: str) -> ApiJob | No
             session,
             api_names=[INSPECT_CLUSTER.api_name],
             resource_uuids=[cluster_uuid],
-            tenant=None,
+            actor=ADMIN,
         )
 
     return await in_session(request, read)
@@ -421,7 +421,7 @@ async def host_task_progress(request: Request) -> Response:
                     f"host {body.host_uuid} is not in cluster {body.cluster_uuid}"
                 )
             hosts = [body.host_uuid]
-        job = latest_job(session, resource_uuids=hosts, tenant=caller.tenant)
+        job = latest_job(session, resource_uuids=hosts, actor=caller)
         if job is None:
             return 0.0
         if JobState(job.state).is_final:

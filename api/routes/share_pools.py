@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.share import requests as rq
-from api.share.calls import authenticate, check_tenant, in_session, submit_share
+from api.share.calls import authenticate, in_session, submit_share, viewer
 from api.share.envelope import SUCCESS, ok, share_endpoint
 from api.share.inventories import (
     POOL_TYPE_NUMBERS,
@@ -67,11 +67,6 @@ def _threshold(attr: dict[str, Any]) -> float | None:
     return value
 
 
-def _tenant_filter(caller: Caller, tenant: str | None) -> str | None:
-    check_tenant(caller, tenant)
-    return tenant if tenant is not None else caller.tenant
-
-
 # --- reads ---------------------------------------------------------------------------
 
 
@@ -79,14 +74,14 @@ def _tenant_filter(caller: Caller, tenant: str | None) -> str | None:
 async def list_pools(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolList)
-    tenant = _tenant_filter(caller, body.tenant)
+    shown_to = viewer(caller, body.tenant)
 
     def read(session: Session) -> dict[str, Any]:
         cluster = cluster_or_404(session, body.cluster_uuid)
         pools, total = pool_page(
             session,
             cluster.uuid,
-            tenant=tenant,
+            actor=shown_to,
             filter_name=body.filter_name,
             page_num=body.page_num,
             page_size=body.page_size,
@@ -121,11 +116,11 @@ async def list_pools(request: Request) -> Response:
 async def get_pool(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolGet)
-    tenant = _tenant_filter(caller, body.tenant)
+    shown_to = viewer(caller, body.tenant)
 
     def read(session: Session) -> dict[str, Any]:
         cluster = cluster_or_404(session, body.cluster_uuid)
-        pool = pool_in_cluster(session, body.pool_uuid, cluster.uuid, tenant=tenant)
+        pool = pool_in_cluster(session, body.pool_uuid, cluster.uuid, actor=shown_to)
         names = account_names(session, [body.tenant])
         return {
             "pool": share_pools(session, [pool])[0],
@@ -314,10 +309,10 @@ async def create_pool(request: Request) -> Response:
 async def _pool_now(
     request: Request, caller: Caller, tenant: str, pool_uuid: str, cluster: str
 ) -> dict[str, Any]:
-    tenant_filter = _tenant_filter(caller, tenant)
+    shown_to = viewer(caller, tenant)
 
     def read(session: Session) -> dict[str, Any]:
-        pool = pool_in_cluster(session, pool_uuid, cluster, tenant=tenant_filter)
+        pool = pool_in_cluster(session, pool_uuid, cluster, actor=shown_to)
         return share_pools(session, [pool])[0]
 
     return await in_session(request, read)

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.share import requests as rq
-from api.share.calls import acting_for, authenticate, check_tenant, in_session, submit_share
+from api.share.calls import acting_for, authenticate, in_session, submit_share, viewer
 from api.share.envelope import ok, share_endpoint
 from api.share.inventories import (
     SnapshotTree,
@@ -69,16 +69,12 @@ from volplane.catalog.volumes import CREATE_DATA_VOLUME, DELETE_VOLUME, SYNC_VOL
 from volplane.errors import InvalidParameter, ResourceNotFound, VolplaneError
 from volplane.jobs import JobState
 from volplane.store.accounts import Caller
+from volplane.tenancy import Actor, get_visible, may_see
 
 CLONE_OPERATIONS = (
     CREATE_DATA_VOLUME_FROM_VOLUME_SNAPSHOT.api_name,
     CREATE_DATA_VOLUME_FROM_VOLUME_BACKUP.api_name,
 )
-
-
-def _tenant_filter(caller: Caller, tenant: str | None) -> str | None:
-    check_tenant(caller, tenant)
-    return tenant if tenant is not None else caller.tenant
 
 
 def _volume_data(
@@ -145,14 +141,14 @@ def _initial_volume(
 async def list_volumes(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeList)
-    tenant = _tenant_filter(caller, body.tenant)
+    shown_to = viewer(caller, body.tenant)
 
     def read(session: Session) -> dict[str, Any]:
         cluster = cluster_or_404(session, body.cluster_uuid)
         volumes, total = volume_page(
             session,
             cluster.uuid,
-            tenant=tenant,
+            actor=shown_to,
             pool_uuid=body.filter_pool_uuid,
             filter_name=body.filter_name,
             page_num=body.page_num,
@@ -196,11 +192,11 @@ async def list_volumes(request: Request) -> Response:
 async def get_volume(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeRef)
-    tenant = _tenant_filter(caller, body.tenant)
+    shown_to = viewer(caller, body.tenant)
 
     def read(session: Session) -> dict[str, Any]:
         cluster = cluster_or_404(session, body.cluster_uuid)
-        volume = volume_in_cluster(session, body.volume_uuid, cluster.uuid, tenant=tenant)
+        volume = volume_in_cluster(session, body.volume_uuid, cluster.uuid, actor=shown_to)
         names = account_names(session, [volume.account_uuid])
         return _volume_data(
             share_volumes(session, [volume])[0],
@@ -224,7 +220,7 @@ async def create_volume(request: Request) -> Response:
 
     def read(session: Session) -> dict[str, Any]:
         cluster = cluster_or_404(session, body.cluster_uuid)
-        pool = pool_in_cluster(session, body.pool_uuid, cluster.uuid, tenant=actor.tenant)
+        pool = pool_in_cluster(session, body.pool_uuid, cluster.uuid, actor=actor)
         shown = _initial_volume(
             session,
             pool,
@@ -257,10 +253,10 @@ async def create_volume(request: Request) -> Response:
 
 
 async def _existing_volume(request: Request, caller: Caller, body: rq.VolumeRef) -> dict[str, Any]:
-    tenant = _tenant_filter(caller, body.tenant)
+    shown_to = viewer(caller, body.tenant)
 
     def read(session: Session) -> dict[str, Any]:
-        volume = volume_in_cluster(session, body.volume_uuid, body.cluster_uuid, tenant=tenant)
+        volume = volume_in_cluster(session, body.volume_uuid, body.cluster_uuid, actor=shown_to)
         return share_volumes(session, [volume])[0]
 
     return await in_session(request, read)
@@ -311,13 +307,17 @@ async def clone_volume(request: Request) -> Response:
 
     def read(session: Session) -> dict[str, Any]:
         cluster = cluster_or_404(session, body.cluster_uuid)
-        volume_in_cluster(session, body.volume_uuid, cluster.uuid, tenant=caller.tenant)
+        volume_in_cluster(session, body.volume_uuid, cluster.uuid, actor=caller)
         snapshot = session.get(VolumeSnapshot, body.snapshot_uuid)
-        if snapshot is None or snapshot.volume_uuid != body.volume_uuid:
+        if (
+            snapshot is None
+            or snapshot.volume_uuid != body.volume_uuid
+            or not may_see(snapshot, caller)
+        ):
             raise ResourceNotFound(
                 f"snapshot {body.snapshot_uuid} of volume {body.volume_uuid} does not exist"
             )
-        pool = pool_in_cluster(session, body.clone_dst_pool_uuid, cluster.uuid, tenant=actor.tenant)
+        pool = pool_in_cluster(session, body.clone_dst_pool_uuid, cluster.uuid, actor=actor)
         shown = _initial_volume(
             session,
             pool,
@@ -356,18 +356,18 @@ async def clone_progress(request: Request) -> Response:
     its error."""
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeRef)
-    tenant = _tenant_filter(caller, body.tenant)
+    shown_to = viewer(caller, body.tenant)
 
     def read(session: Session) -> float:
         cluster_or_404(session, body.cluster_uuid)
         volume = session.get(Volume, body.volume_uuid)
-        if volume is not None and tenant is not None and volume.account_uuid != tenant:
+        if volume is not None and not may_see(volume, shown_to):
             volume = None
         job = latest_job(
             session,
             api_names=CLONE_OPERATIONS,
             resource_uuids=[body.volume_uuid],
-            tenant=tenant,
+            actor=shown_to,
         )
         if job is None and volume is None:
             raise ResourceNotFound(f"volume {body.volume_uuid} does not exist")
@@ -396,11 +396,11 @@ def _snapshot_data(
 async def create_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.SnapshotCreate)
-    tenant = _tenant_filter(caller, body.tenant)
+    shown_to = viewer(caller, body.tenant)
     uuid = new_uuid()
 
     def read(session: Session) -> dict[str, Any]:
-        volume = volume_in_cluster(session, body.volume_uuid, body.cluster_uuid, tenant=tenant)
+        volume = volume_in_cluster(session, body.volume_uuid, body.cluster_uuid, actor=shown_to)
         tree, _ = snapshot_tree(session, volume)
         now = utcnow().isoformat()
         inventory = {
@@ -444,12 +444,16 @@ async def create_snapshot(request: Request) -> Response:
 
 
 async def _check_snapshot(request: Request, caller: Caller, body: rq.SnapshotRef) -> None:
-    tenant = _tenant_filter(caller, body.tenant)
+    shown_to = viewer(caller, body.tenant)
 
     def read(session: Session) -> None:
-        volume_in_cluster(session, body.volume_uuid, body.cluster_uuid, tenant=tenant)
+        volume_in_cluster(session, body.volume_uuid, body.cluster_uuid, actor=shown_to)
         snapshot = session.get(VolumeSnapshot, body.snapshot_uuid)
-        if snapshot is None or snapshot.volume_uuid != body.volume_uuid:
+        if (
+            snapshot is None
+            or snapshot.volume_uuid != body.volume_uuid
+            or not may_see(snapshot, caller)
+        ):
             raise ResourceNotFound(
                 f"snapshot {body.snapshot_uuid} of volume {body.volume_uuid} does not exist"
             )
@@ -493,10 +497,10 @@ async def rollback_snapshot(request: Request) -> Response:
 async def snapshot_tree_of_volume(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeRef)
-    tenant = _tenant_filter(caller, body.tenant)
+    shown_to = viewer(caller, body.tenant)
 
     def read(session: Session) -> dict[str, Any]:
-        volume = volume_in_cluster(session, body.volume_uuid, body.cluster_uuid, tenant=tenant)
+        volume = volume_in_cluster(session, body.volume_uuid, body.cluster_uuid, actor=shown_to)
         tree, _ = snapshot_tree(session, volume)
         return tree.view()
 
@@ -507,10 +511,10 @@ async def snapshot_tree_of_volume(request: Request) -> Response:
 async def list_snapshots(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeRef)
-    tenant = _tenant_filter(caller, body.tenant)
+    shown_to = viewer(caller, body.tenant)
 
     def read(session: Session) -> list[dict[str, Any]]:
-        volume = volume_in_cluster(session, body.volume_uuid, body.cluster_uuid, tenant=tenant)
+        volume = volume_in_cluster(session, body.volume_uuid, body.cluster_uuid, actor=shown_to)
         return share_snapshots(session, volume)
 
     return ok({"list": await in_session(request, read)})
@@ -582,7 +586,7 @@ async def add_backup(request: Request) -> Response:
 
     def read(session: Session) -> dict[str, Any]:
         cluster = cluster_or_404(session, body.cluster_uuid)
-        volume = volume_in_cluster(session, body.volume_uuid, cluster.uuid, tenant=caller.tenant)
+        volume = volume_in_cluster(session, body.volume_uuid, cluster.uuid, actor=caller)
         snapshot = session.get(VolumeSnapshot, body.snapshot_uuid)
         if snapshot is None or snapshot.volume_uuid != volume.uuid:
             raise ResourceNotFound(
@@ -627,22 +631,19 @@ async def add_backup(request: Request) -> Response:
     )
 
 
-def _visible_backup(session: Session, uuid: str, tenant: str | None) -> VolumeBackup:
-    backup = session.get(VolumeBackup, uuid)
-    if backup is None or (tenant is not None and backup.account_uuid != tenant):
-        raise ResourceNotFound(f"backup {uuid} does not exist")
-    return backup
+def _visible_backup(session: Session, uuid: str, actor: Actor) -> VolumeBackup:
+    return get_visible(session, VolumeBackup, uuid, actor, what="backup")
 
 
 @share_endpoint
 async def delete_backup(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.BackupDelete)
-    tenant = _tenant_filter(caller, body.tenant)
+    shown_to = viewer(caller, body.tenant)
 
     def read(session: Session) -> None:
         cluster_or_404(session, body.cluster_uuid)
-        _visible_backup(session, body.backup_uuid, tenant)
+        _visible_backup(session, body.backup_uuid, shown_to)
 
     await in_session(request, read)
     return await submit_share(
@@ -665,8 +666,8 @@ async def restore_backup(request: Request) -> Response:
 
     def read(session: Session) -> dict[str, Any]:
         cluster = cluster_or_404(session, body.cluster_uuid)
-        backup = _visible_backup(session, body.backup_uuid, actor.tenant)
-        pool = pool_in_cluster(session, body.new_pool_uuid, cluster.uuid, tenant=actor.tenant)
+        backup = _visible_backup(session, body.backup_uuid, actor)
+        pool = pool_in_cluster(session, body.new_pool_uuid, cluster.uuid, actor=actor)
         return _initial_volume(
             session,
             pool,
@@ -699,7 +700,7 @@ async def list_backups(request: Request) -> Response:
     """Backups on the backup points of the cluster's zone, newest first."""
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.BackupList)
-    tenant = _tenant_filter(caller, body.tenant)
+    shown_to = viewer(caller, body.tenant)
     pairs = [
         *like_condition("description", body.filter_desc),
         *like_condition("name", body.filter_name),
@@ -727,7 +728,7 @@ async def list_backups(request: Request) -> Response:
             session,
             "volumeBackup",
             pairs,
-            tenant=tenant,
+            actor=shown_to,
             where=[VolumeBackup.backup_storage_uuid.in_(reachable)],
         )
         backups = _share_backups(session, page.rows, cluster)

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from api.auth import authenticate
 from api.body import action_params, read_json
 from api.handlers import create_endpoint
-from api.listing import QUERY_KEYS, list_collection
+from api.listing import QUERY_KEYS, list_collection, project
 from api.query import (
     QueryableResource,
     QueryRelation,
@@ -27,6 +27,7 @@ from api.query import (
 from api.resources import D, I, S, fields, query_registry
 from api.routes.volumes import snapshot_volume_uuid
 from api.submit import submit
+from schemas.inventories import iso
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import snapshot_inventory
 from volplane.catalog.snapshots import (
@@ -98,7 +99,7 @@ async def list_trees(request: Request) -> Response:
     if uuid is not None:
         pairs = [*pairs, ("q", f"uuid={uuid}")]
     spec = parse_query([*pairs, ("q", "snapshots.uuid!=null")])
-    compiled = compile_query(query_registry(), "volumeSnapshotTree", spec, tenant=caller.tenant)
+    compiled = compile_query(query_registry(), "volumeSnapshotTree", spec, actor=caller)
 
     def run() -> list[dict[str, Any]]:
         with runtime.sessions() as session:
@@ -115,7 +116,17 @@ async def list_trees(request: Request) -> Response:
     inventories = await run_in_threadpool(run)
     if uuid is not None and not inventories:
         raise ResourceNotFound(f"snapshot tree {uuid} does not exist")
-    return JSONResponse({"inventories": inventories})
+    return JSONResponse({"inventories": project(inventories, spec.fields)})
+
+
+def _tree_row(volume: Volume) -> dict[str, Any]:
+    """A tree's own fields, the ones its query offers."""
+    return {
+        "uuid": volume.uuid,
+        "volumeUuid": volume.uuid,
+        "createDate": iso(volume.create_date),
+        "lastOpDate": iso(volume.last_op_date),
+    }
 
 
 def _tree_inventory(volume: Volume, snapshots: list[VolumeSnapshot]) -> dict[str, Any]:
@@ -126,8 +137,7 @@ def _tree_inventory(volume: Volume, snapshots: list[VolumeSnapshot]) -> dict[str
         snapshots=[SnapshotNode(s.uuid, s.parent_uuid, s.install_path) for s in snapshots],
     )
     return {
-        "uuid": volume.uuid,
-        "volumeUuid": volume.uuid,
+        **_tree_row(volume),
         "current": True,
         "currentSnapshotUuid": volume.current_snapshot_uuid,
         "tree": tree_view(tree, {s.uuid: snapshot_inventory(s) for s in snapshots}),
@@ -173,7 +183,6 @@ QUERYABLE = [
                     "parent", "volumeSnapshot", VolumeSnapshot.parent_uuid, VolumeSnapshot.uuid
                 ),
             },
-            tenant_column=VolumeSnapshot.account_uuid,
             tag_resource_type="VolumeSnapshot",
         ),
         snapshot_inventory,
@@ -194,8 +203,7 @@ QUERYABLE = [
                     "snapshots", "volumeSnapshot", Volume.uuid, VolumeSnapshot.volume_uuid
                 ),
             },
-            tenant_column=Volume.account_uuid,
         ),
-        lambda volume: {"uuid": volume.uuid, "volumeUuid": volume.uuid},
+        _tree_row,
     ),
 ]

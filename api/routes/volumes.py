@@ -33,6 +33,7 @@ from volplane.catalog.volumes import (
 from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
+from volplane.tenancy import may_see
 
 _ACTIONS: dict[str, Operation[Any]] = {
     "resizeDataVolume": RESIZE_DATA_VOLUME,
@@ -52,9 +53,7 @@ async def snapshot_volume_uuid(request: Request, caller: Caller, snapshot_uuid: 
     def lookup() -> str | None:
         with runtime.sessions() as session:
             snapshot = session.get(VolumeSnapshot, snapshot_uuid)
-        if snapshot is None or (
-            caller.tenant is not None and snapshot.account_uuid != caller.tenant
-        ):
+        if snapshot is None or not may_see(snapshot, caller):
             return None
         return snapshot.volume_uuid
 
@@ -169,7 +168,6 @@ QUERYABLE = [
                     VolumeSnapshot.uuid,
                 ),
             },
-            tenant_column=Volume.account_uuid,
             tag_resource_type="Volume",
         ),
         volume_inventory,

@@ -19,14 +19,28 @@ from volplane.errors import PermissionDenied, ResourceNotFound
 from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
+from volplane.tenancy import Actor, as_tenant, may_act_for
 
-__all__ = ["acting_for", "authenticate", "check_tenant", "in_session", "submit_share"]
+__all__ = [
+    "acting_for",
+    "authenticate",
+    "check_tenant",
+    "in_session",
+    "submit_share",
+    "viewer",
+]
 
 
 def check_tenant(caller: Caller, tenant: str | None) -> None:
     """A tenant may only name itself; an admin may name any account."""
-    if tenant is not None and not caller.is_admin and tenant != caller.account_uuid:
+    if tenant is not None and not may_act_for(caller, tenant):
         raise PermissionDenied(f"tenant {tenant} is not the account of this session")
+
+
+def viewer(caller: Caller, tenant: str | None) -> Actor:
+    """Whose view a read shows: the caller's, or (an admin's filter) the named tenant's."""
+    check_tenant(caller, tenant)
+    return caller if tenant is None else as_tenant(tenant)
 
 
 async def acting_for(request: Request, caller: Caller, tenant: str | None) -> Caller:

@@ -132,4 +132,5 @@ def share_endpoint(handler: Handler) -> Handler:
             log.exception("unexpected error", extra={"path": request.url.path})
             return error_response(VolplaneError(f"internal error: {type(exc).__name__}"))
 
+    wrapped.dialect = "share"  # type: ignore[attr-defined]  # for api/openapi.py
     return wrapped

@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
 )
 from starlette.requests import Request
 
@@ -45,7 +46,15 @@ def _empty_is_none(value: Any) -> Any:
     return normalize_uuid(value)
 
 
-Uuid = Annotated[str, BeforeValidator(normalize_uuid), StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+# What ``normalize_uuid`` turns into 32 hex digits: the schema says so (pydantic
+# cannot see through the normalizing validator).
+UUID_ACCEPTED = r"^\s*(-*[0-9a-fA-F]){32}-*\s*$"
+Uuid = Annotated[
+    str,
+    BeforeValidator(normalize_uuid),
+    StringConstraints(pattern=r"^[0-9a-f]{32}$"),
+    WithJsonSchema({"type": "string", "pattern": UUID_ACCEPTED}),
+]
 OptionalUuid = Annotated[Uuid | None, BeforeValidator(_empty_is_none)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
 Text = Annotated[str, StringConstraints(max_length=2048)]

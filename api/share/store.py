@@ -2,8 +2,8 @@
 
 Collections go through the query language (``api.query`` with the declarations of
 the ZStack routes), with the dialect's filters written as query conditions and the
-cluster and tenant limits added to the compiled statement, as
-``api.routes.primary_storage`` does for pools. Everything here runs in a worker
+cluster limits added to the compiled statement; what a caller sees is
+``volplane.tenancy``'s rule, applied by the query compiler. Everything here runs in a worker
 thread on one database session.
 """
 
@@ -32,7 +32,7 @@ from schemas.storage import Volume, VolumeSnapshot
 from schemas.storage_inventories import snapshot_inventory, volume_inventory
 from schemas.tables import Account, ApiJob, Zone
 from volplane.errors import ResourceNotFound
-from volplane.store.infra import visible_to_tenant
+from volplane.tenancy import Actor, get_visible
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,11 +55,11 @@ def query_page(
     resource: str,
     pairs: Sequence[tuple[str, str]],
     *,
-    tenant: str | None,
+    actor: Actor,
     where: Sequence[ColumnElement[bool]] = (),
 ) -> Page:
     spec = parse_query([*pairs, ("replyWithCount", "true")])
-    compiled = compile_query(query_registry(), resource, spec, tenant=tenant)
+    compiled = compile_query(query_registry(), resource, spec, actor=actor)
     rows, total = compiled.rows, compiled.total
     for condition in where:
         rows = rows.where(condition)
@@ -174,14 +174,11 @@ def pool_page(
     session: Session,
     cluster_uuid: str,
     *,
-    tenant: str | None,
+    actor: Actor,
     filter_name: str,
     page_num: int,
     page_size: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    where = [in_cluster(cluster_uuid)]
-    if tenant is not None:
-        where.append(visible_to_tenant(tenant))
     page = query_page(
         session,
         "primaryStorage",
@@ -190,27 +187,18 @@ def pool_page(
             ("sort", "+createDate"),
             *page_pairs(page_num, page_size),
         ],
-        tenant=None,
-        where=where,
+        actor=actor,
+        where=[in_cluster(cluster_uuid)],
     )
     return share_pools(session, page.rows), page.total
 
 
-def visible_pool(session: Session, pool_uuid: str, *, tenant: str | None) -> PrimaryStorage:
-    pool = session.get(PrimaryStorage, pool_uuid)
-    if pool is None or (
-        tenant is not None and pool.avail_tenants and tenant not in pool.avail_tenants
-    ):
-        raise ResourceNotFound(f"pool {pool_uuid} does not exist")
-    return pool
-
-
 def pool_in_cluster(
-    session: Session, pool_uuid: str, cluster_uuid: str, *, tenant: str | None
+    session: Session, pool_uuid: str, cluster_uuid: str, *, actor: Actor
 ) -> PrimaryStorage:
-    """The pool if it is attached to the cluster and open to the tenant; else not found."""
+    """The pool if it is attached to the cluster and open to ``actor``; else not found."""
     cluster_or_404(session, cluster_uuid)
-    pool = visible_pool(session, pool_uuid, tenant=tenant)
+    pool = get_visible(session, PrimaryStorage, pool_uuid, actor, what="pool")
     if cluster_uuid not in {ref.cluster_uuid for ref in pool.cluster_refs}:
         raise ResourceNotFound(f"pool {pool_uuid} is not in cluster {cluster_uuid}")
     return pool
@@ -274,7 +262,7 @@ def volume_page(
     session: Session,
     cluster_uuid: str,
     *,
-    tenant: str | None,
+    actor: Actor,
     pool_uuid: str | None,
     filter_name: str,
     page_num: int,
@@ -293,20 +281,18 @@ def volume_page(
         session,
         "volume",
         pairs,
-        tenant=tenant,
+        actor=actor,
         where=[Volume.primary_storage_uuid.in_(attached)],
     )
     return page.rows, page.total
 
 
 def volume_in_cluster(
-    session: Session, volume_uuid: str, cluster_uuid: str, *, tenant: str | None
+    session: Session, volume_uuid: str, cluster_uuid: str, *, actor: Actor
 ) -> Volume:
-    """The volume if the tenant may see it and its pool is in the cluster."""
+    """The volume if ``actor`` may see it and its pool is in the cluster."""
     cluster_or_404(session, cluster_uuid)
-    volume = session.get(Volume, volume_uuid)
-    if volume is None or (tenant is not None and volume.account_uuid != tenant):
-        raise ResourceNotFound(f"volume {volume_uuid} does not exist")
+    volume = get_visible(session, Volume, volume_uuid, actor)
     attached = session.get(ClusterPrimaryStorage, (cluster_uuid, volume.primary_storage_uuid))
     if attached is None:
         raise ResourceNotFound(f"volume {volume_uuid} is not in cluster {cluster_uuid}")
@@ -360,7 +346,7 @@ def latest_job(
     *,
     api_names: Sequence[str] = (),
     resource_uuids: Sequence[str],
-    tenant: str | None,
+    actor: Actor,
 ) -> ApiJob | None:
     """The newest job on one of the resources (through the query language on
     ``apiJob``, so a tenant sees only its own jobs)."""
@@ -370,7 +356,7 @@ def latest_job(
     if api_names:
         pairs.append(("q", f"apiName?={','.join(api_names)}"))
     spec = parse_query([*pairs, ("limit", "1")])
-    compiled = compile_query(query_registry(), "apiJob", spec, tenant=tenant)
+    compiled = compile_query(query_registry(), "apiJob", spec, actor=actor)
     rows = run_query(session, compiled).rows
     return rows[0] if rows else None
 

@@ -5,6 +5,7 @@ Handlers are plain blocking functions; the operation table runs them in threads.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 
 from drivers import backup_io, discovery, disk, local_dir, qcow2, scratch
-from drivers.agent.pools import ConnectedPools
+from drivers.agent.pools import ConnectedPools, Located
 from drivers.backends import DirectoryBackend, NfsBackend, SmbBackend, smb
 from drivers.chunkstore import ChunkStore, HttpChunkStore, LocalChunkStore
 from drivers.durable import durable_replace, writing_behind
@@ -30,6 +31,8 @@ from schemas.agent import (
     ImageChain,
     ImageInfo,
     ImageMap,
+    LocateArgs,
+    LocatedImage,
     ManageableImages,
     MountArgs,
     OverlayArgs,
@@ -51,11 +54,13 @@ from schemas.agent import (
 )
 from volplane.errors import (
     AgentError,
+    AgentTimeout,
     AgentUnreachable,
     InvalidParameter,
     InvalidStoragePath,
     JobCancelled,
     UnsupportedPoolType,
+    VolplaneError,
 )
 
 
@@ -66,6 +71,7 @@ class Context:
     pools: ConnectedPools
     report_progress: Callable[[int], None]
     cancel_requested: Callable[[], bool]
+    cancel: Callable[[], None] = lambda: None  # asks this operation to stop
 
 
 @dataclass(frozen=True)
@@ -166,8 +172,24 @@ def volume_info(ctx: Context, args: PathArgs) -> ImageInfo:
     return qcow2.info(_existing(ctx, args.path))
 
 
+# How long a delete waits for the copy still writing its image to stop.
+STOP_WRITER_SECONDS = 30.0
+
+
+def _writing(ctx: Context, at: Located) -> contextlib.AbstractContextManager[None]:
+    """Holds the ``.part`` of the image at ``at`` for this operation, so that a delete of
+    that image (``volume_delete``) stops it first."""
+    local = at.backend.local_path(str(qcow2.part_path(at.path)))
+    return scratch.holding(local, stop=ctx.cancel) if local else contextlib.nullcontext()
+
+
 def volume_delete(ctx: Context, args: PathArgs) -> VolumeDeleted:
     at = ctx.pools.locate(args.path)
+    # A job that gave up on a copy (its agent hung) deletes the image the copy is still
+    # writing: the copy stops first, so it cannot put the image in place afterwards.
+    local = at.backend.local_path(str(qcow2.part_path(at.path)))
+    if local is not None and not scratch.stop_holders(local, STOP_WRITER_SECONDS):
+        raise AgentTimeout(f"the copy writing {args.path} did not stop")
     return VolumeDeleted(path=at.path, existed=at.backend.remove(at.path))
 
 
@@ -193,15 +215,16 @@ def image_rebase(ctx: Context, args: RebaseArgs) -> ImageInfo:
 
 def image_convert(ctx: Context, args: ConvertArgs) -> ImageInfo:
     dst = ctx.pools.locate(args.dst)
-    return qcow2.convert(
-        _existing(ctx, args.src),
-        dst.path,
-        files=dst.backend,
-        compress=args.compress,
-        rate_limit=args.rate_limit,
-        on_progress=ctx.report_progress,
-        should_cancel=ctx.cancel_requested,
-    )
+    with _writing(ctx, dst):
+        return qcow2.convert(
+            _existing(ctx, args.src),
+            dst.path,
+            files=dst.backend,
+            compress=args.compress,
+            rate_limit=args.rate_limit,
+            on_progress=ctx.report_progress,
+            should_cancel=ctx.cancel_requested,
+        )
 
 
 def image_map(ctx: Context, args: PathArgs) -> ImageMap:
@@ -211,6 +234,28 @@ def image_map(ctx: Context, args: PathArgs) -> ImageMap:
 
 def image_chain(ctx: Context, args: PathArgs) -> ImageChain:
     return ImageChain(images=qcow2.backing_chain(_existing(ctx, args.path)))
+
+
+def image_locate(ctx: Context, args: LocateArgs) -> LocatedImage:
+    """Follows a caller's path (and the file's backing chain) inside one pool only."""
+    pool = ctx.pools.backend(args.root)
+    prefix = pool.root.rstrip("/") + "/"
+
+    def name_of(path: str) -> str | None:
+        try:
+            resolved = pool.resolve(path)
+        except InvalidStoragePath:
+            return None
+        return resolved[len(prefix) :] if resolved.startswith(prefix) else None
+
+    first = name_of(args.path)
+    if first is None or not pool.is_file(prefix + first):
+        return LocatedImage()
+    try:
+        chain = qcow2.probed_chain(prefix + first)
+    except VolplaneError:
+        return LocatedImage()  # unreadable, or its backing chain is broken
+    return LocatedImage(names=[first, *(name_of(image.path) for image in chain[1:])])
 
 
 def _existing(ctx: Context, path: str) -> str:
@@ -244,7 +289,7 @@ def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
     if dst.exists():
         raise InvalidStoragePath(f"{args.dst} already exists")
     part = dst.with_name(dst.name + qcow2.PART_SUFFIX)
-    with scratch.holding(part):
+    with scratch.holding(part, stop=ctx.cancel):
         return _pull_into(ctx, args, dst, part)
 
 
@@ -361,15 +406,16 @@ def backup_restore(ctx: Context, args: BackupRestoreArgs) -> ImageInfo:
     dst = ctx.pools.locate(args.dst)
     store = _chunk_store(ctx, args.store)
     try:
-        return backup_io.restore_image(
-            store,
-            args.backup_uuid,
-            dst.local or dst.path,
-            files=dst.backend,
-            scratch_dir=None if dst.backend.builds_in_place else _scratch_dir(ctx),
-            on_progress=ctx.report_progress,
-            should_cancel=ctx.cancel_requested,
-        )
+        with _writing(ctx, dst):
+            return backup_io.restore_image(
+                store,
+                args.backup_uuid,
+                dst.local or dst.path,
+                files=dst.backend,
+                scratch_dir=None if dst.backend.builds_in_place else _scratch_dir(ctx),
+                on_progress=ctx.report_progress,
+                should_cancel=ctx.cancel_requested,
+            )
     finally:
         _close(store)
 
@@ -422,6 +468,7 @@ COMMANDS: dict[str, Command] = {
         Command("image.convert", ConvertArgs, image_convert),
         Command("image.map", PathArgs, image_map),
         Command("image.chain", PathArgs, image_chain),
+        Command("image.locate", LocateArgs, image_locate),
         Command("image.rename", RenameArgs, image_rename),
         Command("image.pull", PullArgs, image_pull),
         Command("backup.create", BackupCreateArgs, backup_create),

@@ -170,6 +170,7 @@ class OperationTable:
             pools=self._pools,
             report_progress=report_progress,
             cancel_requested=op.cancel_requested.is_set,
+            cancel=op.cancel_requested.set,
         )
         end: dict[str, Any]
         try:

@@ -1,5 +1,7 @@
-"""The agent's sweep: at start and every ``sweep_seconds``, every connected pool's
-temporaries that no live operation holds are removed (``drivers.leftovers``)."""
+"""The agent's sweep: at start and every ``sweep_seconds``, the temporaries that no live
+operation holds are removed (``drivers.leftovers``) from every connected directory pool
+and from the agent's own scratch folder. Network pools the agent reaches through a
+client library (not mounted) are not swept."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ log = logging.getLogger(__name__)
 def sweep_once(pools: ConnectedPools, *, export_grace: float) -> list[Path]:
     """Sweeps every connected pool; a pool that cannot be read is skipped this round."""
     removed: list[Path] = []
-    for root in pools.roots():
+    # The agent's own scratch folder (backups and restores of network pools) too.
+    scratch = pools.data_dir / "scratch"
+    for root in [*pools.roots(), *([scratch] if scratch.is_dir() else [])]:
         try:
             found = leftovers.sweep_pool(root, export_grace=export_grace)
         except OSError as exc:

@@ -15,9 +15,16 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=180.0, help="seconds of faults")
     parser.add_argument("--actors", type=int, default=4)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--no-hangs",
+        action="store_true",
+        help="leave out the 45 s agent hang (longer than a worker waits for an agent)",
+    )
     parser.add_argument("--report", type=Path, default=None, help="markdown file to write")
     options = parser.parse_args()
-    figures = run(options.duration, actors=options.actors, seed=options.seed)
+    figures = run(
+        options.duration, actors=options.actors, seed=options.seed, hangs=not options.no_hangs
+    )
     print(printed(figures))
     if options.report is not None:
         write(figures, options.report)

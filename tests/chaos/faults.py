@@ -17,6 +17,9 @@ KINDS = ("gateway", "worker", "beat", "agent", "redis", "postgres")
 SCHEDULE: list[tuple[str, str]] = [
     (kind, action) for action in ("kill", "stop") for kind in KINDS
 ] + [("disk", "fill")]
+# A hang longer than a worker waits for an agent's answer (30 s): jobs give up on it.
+HANG_SECONDS = 45.0
+WITH_HANGS = [*SCHEDULE, ("agent", "hang")]
 
 
 @dataclass
@@ -78,7 +81,8 @@ class Faults:
             filler = self.topology.loop_fs.fill(leave=64 * 1024)
             time.sleep(hold)
             filler.unlink()
-        elif action == "stop":
+        elif action in ("stop", "hang"):
+            fault.held = hold = HANG_SECONDS if action == "hang" else hold
             self._signal(victim, signal.SIGSTOP)
             time.sleep(hold)
             self._signal(victim, signal.SIGCONT)
@@ -89,13 +93,18 @@ class Faults:
         self.done.append(fault)
 
     def run(
-        self, stop: threading.Event, *, gap: tuple[float, float], hold: tuple[float, float]
+        self,
+        stop: threading.Event,
+        *,
+        gap: tuple[float, float],
+        hold: tuple[float, float],
+        schedule: list[tuple[str, str]] = SCHEDULE,
     ) -> None:
         """Injects faults in turn until ``stop``; each ends (restarted, continued) before
         the next."""
         turn = 0
         while not stop.wait(self.rng.uniform(*gap)):
-            kind, action = SCHEDULE[turn % len(SCHEDULE)]
+            kind, action = schedule[turn % len(schedule)]
             turn += 1
             try:
                 self.inject(kind, action, self.rng.uniform(*hold))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from tests.chaos.faults import SCHEDULE
+from tests.chaos.faults import WITH_HANGS
 from tests.chaos.run import Figures
 
 ROWS = [
@@ -79,14 +79,16 @@ a mix of calls through either gateway (each with its own `X-Job-UUID`, retried a
 outages): volumes created (and written with `qemu-io`), snapshots, full clones (same host
 and across hosts), backups, restores, deletes of each, zone updates.
 
-Meanwhile one fault at a time, in turn ({len(SCHEDULE)} kinds): SIGKILL then restart, and
-SIGSTOP then SIGCONT, of a gateway, a worker, beat, an agent, Redis and PostgreSQL (the
-whole server); and the small pool's filesystem filled to 64 KiB free. Each fault is held
-2-5 s, 2-4 s apart. Then the faults stop, every process is brought back, every job is
-waited for, the agents' sweep has its turn, and it checks: every job ended (none lost,
-none stuck), no create applied twice, every volume's and snapshot's `qemu-img` backing
-chain is the API's snapshot tree, every pool's available capacity is its disk's and its
-allocated capacity the sum of its volumes, and nothing temporary is left.
+Meanwhile one fault at a time, in turn ({len(WITH_HANGS)} kinds): SIGKILL then restart,
+and SIGSTOP then SIGCONT, of a gateway, a worker, beat, an agent, Redis and PostgreSQL
+(the whole server); the small pool's filesystem filled to 64 KiB free; and (unless
+`--no-hangs`) an agent hung for 45 s, longer than a worker waits for its answer. Each
+other fault is held 2-5 s, 2-4 s apart. Then the faults stop, every process is brought
+back, every job is waited for, the agents' sweep has its turn, and it checks: every job
+ended (none lost, none stuck), no create applied twice, every volume's and snapshot's
+`qemu-img` backing chain is the API's snapshot tree, every pool's available capacity is
+its disk's and its allocated capacity the sum of its volumes, and nothing temporary is
+left.
 
 ## Last run
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.chaos.checks import Findings, check
-from tests.chaos.faults import Fault, Faults
+from tests.chaos.faults import SCHEDULE, WITH_HANGS, Fault, Faults
 from tests.chaos.topology import EXPORT_GRACE_SECONDS, SWEEP_SECONDS, Topology, topology
 from tests.chaos.workload import Actor, Api, Ledger
 from tests.stack import wait_until
@@ -63,6 +63,7 @@ def run(
     drain_timeout: float = 240.0,
     gap: tuple[float, float] = (2.0, 4.0),
     hold: tuple[float, float] = (2.0, 5.0),
+    hangs: bool = False,
 ) -> Figures:
     seed = random.randrange(1 << 30) if seed is None else seed
     figures = Figures(datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), duration, actors)
@@ -84,7 +85,9 @@ def run(
         threads = [threading.Thread(target=a.run, args=(stop_actors,)) for a in cast]
         faults = Faults(top, random.Random(seed))
         injector = threading.Thread(
-            target=faults.run, args=(stop_faults,), kwargs={"gap": gap, "hold": hold}
+            target=faults.run,
+            args=(stop_faults,),
+            kwargs={"gap": gap, "hold": hold, "schedule": WITH_HANGS if hangs else SCHEDULE},
         )
         for thread in [*threads, injector]:
             thread.start()

@@ -97,6 +97,29 @@ def test_a_full_clone_killed_midway_leaves_a_part_the_restarted_agent_removes(
         assert client.pool_capacity(str(pool)).scratch_bytes == 0
 
 
+def test_deleting_an_image_still_being_copied_stops_the_copy_first(
+    agent: AgentProcess, tmp_path: Path
+) -> None:
+    # Given a slow copy whose job gave up on it (its agent hung) and deletes its image
+    pool = pool_of(agent, tmp_path / "pool")
+    src = pool / f"volume-{uuid.uuid4().hex}.qcow2"
+    random_image(src, 16 * MiB)
+    dst = Path(layout.head_path(str(pool), uuid.uuid4().hex))
+    part = dst.with_name(dst.name + layout.PART_SUFFIX)
+    with agent.client() as client:
+        args = ConvertArgs(src=str(src), dst=str(dst), rate_limit=2 * MiB).wire()
+        copy = start(client, "image.convert", args)
+        wait_for(part.exists, "the copy to begin")
+        # When the image is deleted while the copy writes it
+        deleted = client.delete_volume(uuid.uuid4().hex, str(dst))
+        # Then the copy was stopped first: it ended cancelled and never lands afterwards
+        assert not deleted.existed
+        assert client.operation(copy).state.value == "cancelled"
+    assert not part.exists()
+    time.sleep(1.0)
+    assert not dst.exists()
+
+
 def test_a_cross_host_clone_killed_on_either_side_leaves_nothing_after_restart(
     agent: AgentProcess, tmp_path: Path
 ) -> None:
@@ -131,10 +154,11 @@ def test_a_cross_host_clone_killed_on_either_side_leaves_nothing_after_restart(
         with dest.client() as client:
             start(client, "image.pull", PullArgs(url=url, dst=str(dst)).wire())
             wait_for(lambda: part.exists(), "the pull to begin")
-        dest.pause()  # held at a known point: the part is there, not renamed yet
+        agent.pause()  # the export stops flowing: the part is there, not renamed yet
         assert not dst.exists()
         # When the destination agent is killed mid-pull
         dest.kill()
+        agent.resume()
         assert part.exists()
         # Then the restarted destination removes the part
         dest.start()

@@ -100,3 +100,27 @@ def test_paging_counts_sorting_fields_and_errors(production_stack: Stack) -> Non
     assert hostile.status_code == 200 and hostile.json()["inventories"] == []
     assert admin.get("/v1/zones", params={"limit": "-1"}).status_code == 400
     assert admin.get("/v1/zones", params={"bogus": "1"}).status_code == 400
+
+
+def test_fields_keeps_every_queryable_field(production_stack: Stack) -> None:
+    """``fields=webhookState`` on jobs answers the state, not null (issue's example)."""
+    from tests.stack import free_port, job_uuid
+
+    admin = production_stack.login()
+    job = job_uuid()
+    hook = f"http://127.0.0.1:{free_port()}/hook"  # nobody listens: the delivery is retried
+    accepted = admin.request(
+        "POST",
+        "/v1/zones",
+        json={"params": {"name": new_name("z")}},
+        headers={"X-Job-UUID": job, "X-Web-Hook": hook},
+    )
+    assert accepted.status_code == 202, accepted.text
+    admin.wait(accepted.json()["location"])
+    record = admin.get(f"/v1/api-jobs/{job}/inventory").json()["inventories"][0]
+    state = record["webhook"]["state"]
+    assert state is not None and record["webhookState"] == state
+    found = admin.get(
+        f"/v1/api-jobs?q=webhookState={state}&q=uuid={job}&fields=uuid,apiName,webhookState"
+    ).json()["inventories"]
+    assert found == [{"uuid": job, "apiName": "CreateZone", "webhookState": state}]

@@ -23,6 +23,7 @@ from tests.query_models import (
     make_registry,
     random_query,
 )
+from volplane.tenancy import as_tenant
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +63,7 @@ def databases() -> Iterator[None]:
 def run(
     backend: str, resource: str, *params: tuple[str, str], tenant: str | None = None
 ) -> QueryResult:
-    compiled = compile_query(REGISTRY, resource, parse_query(params), tenant=tenant)
+    compiled = compile_query(REGISTRY, resource, parse_query(params), actor=as_tenant(tenant))
     with Session(ENGINES[backend]) as session:
         return run_query(session, compiled)
 

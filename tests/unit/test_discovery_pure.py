@@ -125,6 +125,20 @@ def test_a_chain_onto_a_volume_head_is_refused_but_onto_a_snapshot_is_not() -> N
     assert found["on-snap.qcow2"].safe_to_manage
 
 
+def test_a_chain_reaching_a_snapshot_through_an_unowned_file_is_refused() -> None:
+    snap = OwnedImage(path=f"{ROOT}/snap.qcow2", volume_uuid="s" * 32, role="snapshot")
+    found = judged(
+        [
+            probe("snap.qcow2"),
+            probe("middle.qcow2", backing_file=snap.path),
+            probe("top.qcow2", backing_file=f"{ROOT}/middle.qcow2"),
+        ],
+        {snap.path: snap},
+    )
+
+    assert "backing-through-file" in codes(found["top.qcow2"])
+
+
 def test_an_image_open_for_writing_is_in_use() -> None:
     found = judged([probe("busy.qcow2", writers=("pid 7 (qemu)",))])["busy.qcow2"]
 

@@ -32,6 +32,7 @@ from tests.query_models import (
     random_query,
 )
 from volplane.errors import InvalidQuery
+from volplane.tenancy import ADMIN, as_tenant
 
 REGISTRY = make_registry()
 DATA = generate()
@@ -48,7 +49,7 @@ def engine() -> Engine:
 
 
 def run(resource: str, *params: tuple[str, str], tenant: str | None = None) -> QueryResult:
-    compiled = compile_query(REGISTRY, resource, parse_query(params), tenant=tenant)
+    compiled = compile_query(REGISTRY, resource, parse_query(params), actor=as_tenant(tenant))
     with Session(engine()) as session:
         return run_query(session, compiled)
 
@@ -364,12 +365,12 @@ def test_group_by() -> None:
 
 def test_fields_are_validated_and_exposed() -> None:
     compiled = compile_query(
-        REGISTRY, "volume", parse_query([("fields", "uuid,name")]), tenant=None
+        REGISTRY, "volume", parse_query([("fields", "uuid,name")]), actor=ADMIN
     )
     assert compiled.fields == ("uuid", "name")
-    assert compile_query(REGISTRY, "volume", parse_query([]), tenant=None).fields is None
+    assert compile_query(REGISTRY, "volume", parse_query([]), actor=ADMIN).fields is None
     with pytest.raises(InvalidQuery, match="'zoneUuid' is not a native field of volume"):
-        compile_query(REGISTRY, "volume", parse_query([("fields", "zoneUuid")]), tenant=None)
+        compile_query(REGISTRY, "volume", parse_query([("fields", "zoneUuid")]), actor=ADMIN)
 
 
 @pytest.mark.parametrize(
@@ -401,19 +402,19 @@ def test_fields_are_validated_and_exposed() -> None:
 )
 def test_invalid_queries_name_the_problem(params: list[tuple[str, str]], message: str) -> None:
     with pytest.raises(InvalidQuery) as raised:
-        compile_query(REGISTRY, "volume", parse_query(params), tenant=None)
+        compile_query(REGISTRY, "volume", parse_query(params), actor=ADMIN)
     assert message in raised.value.details
     assert raised.value.status == 400
 
 
 def test_unknown_resource() -> None:
     with pytest.raises(InvalidQuery, match="'nope' is not a queryable resource"):
-        compile_query(REGISTRY, "nope", parse_query([]), tenant=None)
+        compile_query(REGISTRY, "nope", parse_query([]), actor=ADMIN)
 
 
 def test_hostile_values_are_bound_not_spliced() -> None:
     value = "'; drop table qt_volumes; --"
-    compiled = compile_query(REGISTRY, "volume", parse_query([("q", "name=" + value)]), tenant=None)
+    compiled = compile_query(REGISTRY, "volume", parse_query([("q", "name=" + value)]), actor=ADMIN)
     assert "drop" not in str(compiled.rows)
     assert check("volume", "name=" + value, cond("name", Operator.EQ, value))
     assert inspect(engine()).has_table("qt_volumes")
@@ -454,7 +455,7 @@ def test_cached_statements_keep_their_own_patterns() -> None:
 
 
 def test_compiling_is_pure() -> None:
-    compiled = compile_query(REGISTRY, "volume", parse_query([("q", "name=x")]), tenant=A)
+    compiled = compile_query(REGISTRY, "volume", parse_query([("q", "name=x")]), actor=as_tenant(A))
     assert isinstance(compiled, CompiledQuery)
     assert str(compiled.rows).count("?") == 0  # default dialect, no database needed
 

@@ -28,11 +28,6 @@ class Caller:
     account_name: str
     is_admin: bool
 
-    @property
-    def tenant(self) -> str | None:
-        """The account rows are limited to; None for admins, who see everything."""
-        return None if self.is_admin else self.account_uuid
-
 
 class AccountStore:
     def __init__(

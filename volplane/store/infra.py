@@ -5,27 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.infra import BackupStorage, ClusterPrimaryStorage, Host, PrimaryStorage
+from volplane.tenancy import ADMIN, Actor, visible
 
 POOL_TYPES = ("local-storage", "smp", "disk", "nfs", "samba")
-
-
-def visible_to_tenant(tenant: str) -> ColumnElement[bool]:
-    """Pools a tenant may see: those open to all, or listing the tenant in availTenants.
-
-    ``availTenants`` is a JSON list of 32-hex uuids, so a text match on the quoted
-    uuid is exact and reads the same on SQLite and PostgreSQL.
-    """
-    text = cast(PrimaryStorage.avail_tenants, String)
-    # SQL NULL, or JSON null (what the JSON type writes for None), means every tenant.
-    return or_(
-        PrimaryStorage.avail_tenants.is_(None),
-        text == "null",
-        text.like(f'%"{tenant}"%'),
-    )
 
 
 def pool_type_support(session: Session) -> tuple[list[str], dict[str, str]]:
@@ -52,9 +38,9 @@ def pools_for_capacity(
     pool_uuids: Sequence[str] = (),
     zone_uuids: Sequence[str] = (),
     cluster_uuids: Sequence[str] = (),
-    tenant: str | None = None,
+    actor: Actor = ADMIN,
 ) -> list[PrimaryStorage]:
-    """Pools matching every given filter (none given: all pools)."""
+    """Pools ``actor`` may see matching every given filter (none given: all pools)."""
     statement = select(PrimaryStorage)
     if pool_uuids:
         statement = statement.where(PrimaryStorage.uuid.in_(pool_uuids))
@@ -65,8 +51,7 @@ def pools_for_capacity(
             ClusterPrimaryStorage.cluster_uuid.in_(cluster_uuids)
         )
         statement = statement.where(PrimaryStorage.uuid.in_(attached))
-    if tenant is not None:
-        statement = statement.where(visible_to_tenant(tenant))
+    statement = statement.where(visible(PrimaryStorage, actor))
     return list(session.scalars(statement))
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.tables import ApiJob, WebhookDelivery, utcnow
 from volplane.jobs import UNFINISHED_STATES, JobState
+from volplane.tenancy import Actor, visible
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class JobWatch:
             return None if row is None else JobSnapshot.from_row(row)
 
     def active_and_recent(
-        self, *, finished_since: datetime, tenant: str | None, limit: int = 2000
+        self, *, finished_since: datetime, actor: Actor, limit: int = 2000
     ) -> list[JobSnapshot]:
         """Unfinished jobs, and jobs that ended at or after ``finished_since``."""
         query = (
@@ -97,8 +98,7 @@ class JobWatch:
             .order_by(ApiJob.id.desc())
             .limit(limit)
         )
-        if tenant is not None:
-            query = query.where(ApiJob.account_uuid == tenant)
+        query = query.where(visible(ApiJob, actor))
         with self.sessions() as session:
             rows = session.execute(query).all()
         return [JobSnapshot.from_row(row) for row in reversed(rows)]

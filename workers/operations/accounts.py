@@ -11,10 +11,10 @@ from schemas import requests as rq
 from schemas.inventories import account_inventory
 from schemas.tables import Account
 from volplane.catalog import accounts as catalog
-from volplane.errors import DuplicateResource, ResourceNotFound
+from volplane.errors import DuplicateResource
 from volplane.store.tags import add_tags
+from volplane.tenancy import get_visible
 from workers.context import JobContext, Runs
-from workers.operations.common import get_or_404
 
 
 def create_account(ctx: JobContext, req: rq.CreateAccount) -> dict[str, Any]:
@@ -36,9 +36,7 @@ def create_account(ctx: JobContext, req: rq.CreateAccount) -> dict[str, Any]:
 
 
 def rotate_webhook_secret(ctx: JobContext, req: rq.RotateWebhookSecret) -> dict[str, Any]:
-    if not ctx.is_admin and req.uuid != ctx.account_uuid:
-        raise ResourceNotFound(f"account {req.uuid} does not exist")
-    account = get_or_404(ctx.session, Account, req.uuid, "account")
+    account = get_visible(ctx.session, Account, req.uuid, ctx, lock=True, what="account")
     account.webhook_secret = new_secret()
     ctx.session.flush()
     return {"secret": account.webhook_secret}

@@ -47,6 +47,7 @@ from volplane.errors import (
     VolplaneError,
 )
 from volplane.store.tags import add_tags, delete_tags
+from volplane.tenancy import get_visible
 from workers.context import JobContext, Runs
 from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import refresh_allocated
@@ -105,10 +106,7 @@ def _store_ref(
 
 
 def visible_backup(ctx: JobContext, uuid: str) -> VolumeBackup:
-    backup = ctx.session.get(VolumeBackup, uuid, with_for_update=True, populate_existing=True)
-    if backup is None or not (ctx.is_admin or backup.account_uuid == ctx.account_uuid):
-        raise ResourceNotFound(f"volume backup {uuid} does not exist")
-    return backup
+    return get_visible(ctx.session, VolumeBackup, uuid, ctx, lock=True)
 
 
 def _record_usage(ctx: JobContext, storage_uuid: str, store_agent: AgentClient) -> None:

@@ -35,16 +35,20 @@ from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import reason_not_safe, volume_inventory
 from schemas.tables import Account, ResourceTag
 from volplane import layout
+from volplane.backing import ImageRole
 from volplane.catalog import manage as catalog
 from volplane.errors import (
     DuplicateResource,
     ImageNotManageable,
+    InvalidParameter,
     ResourceNotFound,
     VolplaneError,
     VolumeNotUnmanageable,
 )
+from volplane.store.images import MANAGED_RAW_TAG, image_owners
 from volplane.store.manageable import owned_images
 from volplane.store.tags import add_tags, delete_tags
+from volplane.tenancy import Actor, Tenant, may_act_for, may_see
 from workers.context import JobContext, Runs
 from workers.operations.primary_storage import refresh_allocated
 from workers.operations.volumes import (
@@ -60,19 +64,39 @@ from workers.operations.volumes import (
     visible_volume,
 )
 
-MANAGED_RAW_TAG = "volplane::managed::raw"
 UNMANAGED_PREFIX = "unmanaged-"
 
 
 # --- operations --------------------------------------------------------------------
 
 
-def _owner(ctx: JobContext, account_uuid: str | None) -> str:
+def _owner(ctx: JobContext, account_uuid: str | None) -> Actor:
+    """Who the adopted volume will belong to: the caller, or the account it names."""
     if account_uuid is None or account_uuid == ctx.account_uuid:
-        return ctx.account_uuid
-    if ctx.session.get(Account, account_uuid) is None:
+        return ctx
+    account = ctx.session.get(Account, account_uuid)
+    if account is None:
         raise ResourceNotFound(f"account {account_uuid} does not exist")
-    return account_uuid
+    return Tenant(account.uuid, is_admin=account.is_admin)
+
+
+def _depends_on(
+    ctx: JobContext, req: rq.ManageVolume, pool: PrimaryStorage, base: str | None, owner: Actor
+) -> str | None:
+    """The snapshot an adopted image is built on directly, which the new volume then
+    depends on (as a linked clone does); its volume is locked so it cannot go now."""
+    if base is None:
+        return None
+    found = image_owners(ctx.session, pool.uuid).get(posixpath.normpath(base))
+    if found is None or found.role is ImageRole.BASE:
+        return None
+    if found.role is not ImageRole.SNAPSHOT or not may_act_for(owner, found.account_uuid):
+        raise ImageNotManageable(
+            f"{req.sourceName}: its backing file {base} is an image of volume "
+            f"{found.volume_uuid} that account {owner.account_uuid} may not build on"
+        )
+    visible_volume(ctx, found.volume_uuid)
+    return found.snapshot_uuid
 
 
 def _claimed(session: Session, path: str) -> str | None:
@@ -96,6 +120,10 @@ def manage_volume(ctx: JobContext, req: rq.ManageVolume) -> dict[str, Any]:
     pool = check_pool_open(
         ctx, ctx.session.get(PrimaryStorage, req.primaryStorageUuid), req.primaryStorageUuid
     )
+    if not may_see(pool, owner):
+        raise InvalidParameter(
+            f"primary storage {pool.uuid} is not open to account {owner.account_uuid}"
+        )
     agent = agent_for_pool(ctx, pool, new_work=True)
     found = agent.manageable_images(
         pool.mount_path,
@@ -118,6 +146,7 @@ def manage_volume(ctx: JobContext, req: rq.ManageVolume) -> dict[str, Any]:
     else:
         install_path, base_path = image.path, image.backing_file
         actual_size = image.actual_size or 0
+    parent_snapshot = None if raw else _depends_on(ctx, req, pool, base_path, owner)
     try:
         pool = check_pool_open(ctx, lock_pool(ctx, pool.uuid), pool.uuid)
         claimed = _claimed(ctx.session, image.path)
@@ -132,7 +161,7 @@ def manage_volume(ctx: JobContext, req: rq.ManageVolume) -> dict[str, Any]:
         uuid=uuid,
         name=req.name or posixpath.basename(req.sourceName),
         description=req.description,
-        account_uuid=owner,
+        account_uuid=owner.account_uuid,
         primary_storage_uuid=pool.uuid,
         host_uuid=pool.host_uuid,
         size=image.virtual_size,
@@ -143,6 +172,7 @@ def manage_volume(ctx: JobContext, req: rq.ManageVolume) -> dict[str, Any]:
         ),
         install_path=install_path,
         base_path=base_path,
+        parent_snapshot_uuid=parent_snapshot,
         status=VolumeStatus.READY,
     )
     ctx.session.add(volume)

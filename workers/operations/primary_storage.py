@@ -7,8 +7,8 @@ connected (or mounted) on every connected host of each cluster they are attached
 Every agent call happens before the pool row is written or changed, so a refused
 or unreachable agent fails the job and leaves nothing half made.
 
-For other areas: ``usable_pool`` (state, status, tenant checks) and
-``refresh_allocated`` (after a volume's virtual size changed).
+For other areas: ``refresh_allocated`` (after a volume's virtual size changed). Which
+pools a tenant may use is ``volplane.tenancy``'s rule (``availTenants``).
 """
 
 from __future__ import annotations
@@ -97,25 +97,6 @@ def capacity_of(pool: PrimaryStorage) -> CapacityRule:
         allocated=pool.allocated_capacity,
         threshold=pool.over_allocation_threshold,
     )
-
-
-def tenant_may_use(pool: PrimaryStorage, account_uuid: str, is_admin: bool) -> bool:
-    return is_admin or not pool.avail_tenants or account_uuid in pool.avail_tenants
-
-
-def usable_pool(ctx: JobContext, pool_uuid: str) -> PrimaryStorage:
-    """The pool (locked) if the caller may place new volumes in it.
-
-    A pool closed to the caller's tenant is reported as not existing.
-    """
-    pool = ctx.session.get(PrimaryStorage, pool_uuid, with_for_update=True)
-    if pool is None or not tenant_may_use(pool, ctx.account_uuid, ctx.is_admin):
-        raise ResourceNotFound(f"primary storage {pool_uuid} does not exist")
-    if pool.state != "Enabled":
-        raise ResourceInState(f"primary storage {pool.uuid} is {pool.state}")
-    if pool.status != CONNECTED:
-        raise ResourceInState(f"primary storage {pool.uuid} is {pool.status}")
-    return pool
 
 
 # --- agent steps -----------------------------------------------------------------

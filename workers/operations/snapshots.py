@@ -21,11 +21,11 @@ from volplane.catalog import snapshots as catalog
 from volplane.errors import (
     DuplicateResource,
     InsufficientSnapshotCapacity,
-    ResourceNotFound,
     VolplaneError,
 )
 from volplane.snapshot_tree import Overlay, Rename, plan_create, plan_delete, plan_revert
 from volplane.store.tags import add_tags, delete_tags
+from volplane.tenancy import get_visible, not_found
 from workers.context import JobContext, Runs
 from workers.operations.volumes import (
     agent_for_pool,
@@ -43,13 +43,9 @@ from workers.operations.volumes import (
 
 
 def visible_snapshot(ctx: JobContext, uuid: str, volume_uuid: str | None) -> VolumeSnapshot:
-    snapshot = ctx.session.get(VolumeSnapshot, uuid)
-    if (
-        snapshot is None
-        or not (ctx.is_admin or snapshot.account_uuid == ctx.account_uuid)
-        or (volume_uuid is not None and snapshot.volume_uuid != volume_uuid)
-    ):
-        raise ResourceNotFound(f"volume snapshot {uuid} does not exist")
+    snapshot = get_visible(ctx.session, VolumeSnapshot, uuid, ctx)
+    if volume_uuid is not None and snapshot.volume_uuid != volume_uuid:
+        raise not_found(VolumeSnapshot, uuid)
     return snapshot
 
 

@@ -24,10 +24,13 @@ from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import volume_inventory
 from schemas.tables import utcnow
 from volplane import layout
+from volplane.backing import BackingChoice, choose_backing, name_in_pool
 from volplane.catalog import volumes as catalog
 from volplane.errors import (
+    DriverCommandFailed,
     DuplicateResource,
     InvalidParameter,
+    InvalidStoragePath,
     NoPoolAvailable,
     ResourceInState,
     ResourceNotFound,
@@ -47,14 +50,15 @@ from volplane.snapshot_tree import (
     plan_flatten,
     step_name,
 )
+from volplane.store.images import image_owners
 from volplane.store.tags import add_tags, delete_tags
+from volplane.tenancy import get_visible, may_see, visible
 from workers.context import JobContext, Runs
 from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import (
     capacity_of,
     hosts_of_pool,
     refresh_allocated,
-    tenant_may_use,
 )
 
 # --- helpers shared with snapshots and clones ----------------------------------------
@@ -85,14 +89,7 @@ def remove_creating(
 
 def visible_volume(ctx: JobContext, uuid: str | None, *, lock: bool = True) -> Volume:
     """The volume (locked for this job) if the caller may see it; else not found."""
-    volume = None
-    if uuid is not None:
-        volume = ctx.session.get(
-            Volume, uuid, with_for_update=True if lock else None, populate_existing=lock
-        )
-    if volume is None or not (ctx.is_admin or volume.account_uuid == ctx.account_uuid):
-        raise ResourceNotFound(f"volume {uuid} does not exist")
-    return volume
+    return get_visible(ctx.session, Volume, uuid, ctx, lock=lock)
 
 
 def require_ready(volume: Volume) -> None:
@@ -121,7 +118,7 @@ def agent_for_pool(ctx: JobContext, pool: PrimaryStorage, *, new_work: bool = Fa
 
 def check_pool_open(ctx: JobContext, pool: PrimaryStorage | None, uuid: str) -> PrimaryStorage:
     """A pool the caller may place new volumes in (a closed pool is reported as absent)."""
-    if pool is None or not tenant_may_use(pool, ctx.account_uuid, ctx.is_admin):
+    if pool is None or not may_see(pool, ctx):
         raise ResourceNotFound(f"primary storage {uuid} does not exist")
     if pool.state != "Enabled":
         raise ResourceInState(f"primary storage {pool.uuid} is {pool.state}")
@@ -157,8 +154,7 @@ def choose_pool(ctx: JobContext, requested: str | None, size: int) -> PrimarySto
                 PrimaryStorage.state == "Enabled", PrimaryStorage.status == CONNECTED
             )
         )
-        if tenant_may_use(pool, ctx.account_uuid, ctx.is_admin)
-        and capacity_of(pool).can_allocate(size)
+        if may_see(pool, ctx) and capacity_of(pool).can_allocate(size)
     ]
     if not candidates:
         raise NoPoolAvailable(f"no pool open to this account can take {size} more bytes")
@@ -231,18 +227,63 @@ def done(ctx: JobContext, volume: Volume) -> dict[str, Any]:
 # --- operations --------------------------------------------------------------------
 
 
+def pool_holding(ctx: JobContext, path: str) -> PrimaryStorage:
+    """The pool open to the caller whose directory ``path`` names a file in."""
+    holding = [
+        pool
+        for pool in ctx.session.scalars(
+            select(PrimaryStorage).where(visible(PrimaryStorage, ctx)).order_by(PrimaryStorage.uuid)
+        )
+        if name_in_pool(pool.mount_path, path) is not None
+    ]
+    if not holding:
+        raise ResourceNotFound(f"backing file {path} is in no primary storage open to this account")
+    return max(holding, key=lambda pool: len(pool.mount_path.rstrip("/")))
+
+
+def backing_of(
+    ctx: JobContext, agent: AgentClient, pool: PrimaryStorage, requested: str
+) -> BackingChoice:
+    """What ``requested`` may back a new volume with (``volplane.backing``). A snapshot
+    image's volume is locked, so that the snapshot cannot go while the volume is made."""
+    located = agent.locate_image(pool.mount_path, requested, op_id=ctx.op_id("locate"))
+    choice = choose_backing(
+        requested=requested,
+        pool_uuid=pool.uuid,
+        mount_path=pool.mount_path,
+        chain=located.names,
+        owners=image_owners(ctx.session, pool.uuid),
+        actor=ctx,
+    )
+    if choice.parent_snapshot_uuid is not None:
+        snapshot = get_visible(ctx.session, VolumeSnapshot, choice.parent_snapshot_uuid, ctx)
+        visible_volume(ctx, snapshot.volume_uuid)
+        if snapshot.status != "Ready":
+            raise ResourceInState(f"snapshot {snapshot.uuid} is {snapshot.status}")
+    return choice
+
+
 def create_data_volume(ctx: JobContext, req: rq.CreateDataVolume) -> dict[str, Any]:
+    """A new volume: empty (``diskSize``), or built on ``backingFile`` (see
+    ``volplane.backing`` for what it may name)."""
     uuid = ctx.resource_uuid
     assert uuid is not None
     if ctx.session.get(Volume, uuid) is not None:
         raise DuplicateResource(f"volume {uuid} already exists")
     if req.diskSize is None and req.backingFile is None:
         raise InvalidParameter("a data volume needs diskSize or backingFile")
-    pool = choose_pool(ctx, req.primaryStorageUuid, req.diskSize or 0)
+    requested = req.primaryStorageUuid
+    if req.backingFile is not None and requested is None:
+        requested = pool_holding(ctx, req.backingFile).uuid
+    pool = choose_pool(ctx, requested, req.diskSize or 0)
     agent = agent_for_pool(ctx, pool, new_work=True)
+    backing = None if req.backingFile is None else backing_of(ctx, agent, pool, req.backingFile)
     path = layout.head_path(pool.mount_path, uuid)
     info = agent.create_volume(
-        ctx.op_id("create"), path, size=req.diskSize, backing_file=req.backingFile
+        ctx.op_id("create"),
+        path,
+        size=req.diskSize,
+        backing_file=None if backing is None else backing.path,
     )
     try:
         pool = check_pool_open(ctx, lock_pool(ctx, pool.uuid), pool.uuid)
@@ -264,7 +305,8 @@ def create_data_volume(ctx: JobContext, req: rq.CreateDataVolume) -> dict[str, A
             req.snapshotCapacity if req.snapshotCapacity is not None else 3 * info.virtual_size
         ),
         install_path=path,
-        base_path=info.backing_file if req.backingFile else None,
+        base_path=None if backing is None else backing.path,
+        parent_snapshot_uuid=None if backing is None else backing.parent_snapshot_uuid,
         status=VolumeStatus.READY,
     )
     ctx.session.add(volume)
@@ -309,6 +351,12 @@ def delete_volume(ctx: JobContext, req: rq.DeleteVolume) -> dict[str, Any]:
             f"volume {volume.uuid} has {len(snapshots[volume.uuid])} snapshot(s) and "
             f"{len(victims) - 1} linked clone(s); delete them first or use force=true"
         )
+    foreign = sum(1 for victim in victims if not may_see(victim, ctx))
+    if foreign:
+        raise VolumeHasDependents(
+            f"volume {volume.uuid}: {foreign} volume(s) of another account are built on its "
+            "snapshots; they must be flattened or deleted first"
+        )
     for victim in victims:
         # A forced delete may take a clone being made; its job then removes its image.
         if victim.status == VolumeStatus.CREATING and not req.force:
@@ -352,10 +400,19 @@ def resize_data_volume(ctx: JobContext, req: rq.ResizeDataVolume) -> dict[str, A
 
 
 def sync_volume_size(ctx: JobContext, req: rq.VolumeRef) -> dict[str, Any]:
-    """Reads the head's and the snapshots' sizes from the images."""
+    """Reads the head's and the snapshots' sizes from the images, after checking that
+    the whole image chain opens: a volume whose chain is broken (an image removed
+    behind volplane's back) becomes ``Error``, and ``Ready`` again once it opens."""
     volume = visible_volume(ctx, req.uuid)
-    require_ready(volume)
+    if volume.status not in (VolumeStatus.READY, VolumeStatus.ERROR):
+        raise ResourceInState(f"volume {volume.uuid} is {volume.status}")
     agent = agent_for_pool(ctx, pool_of(ctx, volume))
+    try:
+        agent.image_chain(volume.install_path, op_id=ctx.op_id("chain"))
+    except (DriverCommandFailed, InvalidStoragePath):
+        volume.status = VolumeStatus.ERROR
+        return done(ctx, volume)
+    volume.status = VolumeStatus.READY
     measure(ctx, agent, volume, snapshots_of(ctx.session, volume.uuid), "measure")
     return done(ctx, volume)
 
