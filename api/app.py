@@ -18,7 +18,9 @@ from api.routes import (
     clusters,
     console,
     debug,
+    disk_offerings,
     events,
+    global_configs,
     hosts,
     jobs,
     manageable,
@@ -52,6 +54,8 @@ def api_routes(settings: Settings) -> list[BaseRoute]:
         *cinder.ROUTES,
         *clusters.ROUTES,
         *console.ROUTES,
+        *disk_offerings.ROUTES,
+        *global_configs.ROUTES,
         *test_only,
         # ``/v1/api-jobs/events`` before ``/v1/api-jobs/{uuid}``.
         *events.ROUTES,

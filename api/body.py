@@ -1,7 +1,16 @@
-"""Reading ZStack request bodies: ``{"params": ...}`` and ``{"<action>": ...}``."""
+"""Reading ZStack requests: ``{"params": ...}``, ``{"<action>": ...}`` and query strings.
+
+ZStack's SDKs fill every path parameter into the URL and also repeat it: in the body
+of a ``POST``/``PUT`` (under the message's field name) and in the query string of a
+``GET``/``DELETE``, next to ``sessionId=``. ZStack's server takes the path's value.
+Here a repeated value equal to the path's is accepted and dropped, a different one is
+a 400 (a client that means two resources is told so); other unknown body fields stay
+a 400, while query parameters a call does not know are ignored, as ZStack ignores them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -45,15 +54,45 @@ def _tags(body: dict[str, Any]) -> dict[str, Any]:
     return tags
 
 
-def create_params(body: dict[str, Any]) -> dict[str, Any]:
-    """The ``params`` of a creating call, with the envelope's tags folded in."""
+def without_path_echo(params: Mapping[str, Any], path: Mapping[str, str]) -> dict[str, Any]:
+    """``params`` without the path parameters the client repeated in them.
+
+    ``path`` maps the field names a ZStack client uses for the path parameters to their
+    values in the URL. Equal repetitions go; a different value is a 400.
+    """
+    kept = dict(params)
+    for name, value in path.items():
+        if name not in kept:
+            continue
+        given = kept.pop(name)
+        if str(given) != value:
+            raise InvalidParameter(
+                f"{name} is {str(given)[:64]!r} in the request but {value!r} in the path"
+            )
+    return kept
+
+
+def create_params(body: dict[str, Any], *, path: Mapping[str, str]) -> dict[str, Any]:
+    """The ``params`` of a creating call, with the envelope's tags folded in (ZStack's
+    SDK sends them inside ``params``, curl users beside it) and the path parameters the
+    client repeated removed (see ``without_path_echo``)."""
     unknown = set(body) - {"params"} - _ENVELOPE_KEYS
     if unknown:
         raise InvalidParameter(f"unknown top-level fields: {sorted(unknown)}")
     params = body.get("params")
     if not isinstance(params, dict):
         raise InvalidParameter("the body must hold a 'params' object")
-    return {**params, **_tags(body)}
+    return {**without_path_echo(params, path), **_tags(body)}
+
+
+def query_params(
+    request: Request, *, known: Collection[str], path: Mapping[str, str]
+) -> dict[str, str]:
+    """The parameters of a ``GET``/``DELETE`` call from its query string: the ``known``
+    ones; the rest (``sessionId``, repeated path parameters once checked) is ignored."""
+    pairs = request.query_params.multi_items()
+    without_path_echo(dict(pairs), path)
+    return {key: value for key, value in pairs if key in known and key not in path}
 
 
 def resource_uuid_of(params: dict[str, Any]) -> str:
@@ -62,8 +101,17 @@ def resource_uuid_of(params: dict[str, Any]) -> str:
     return str(params.get("resourceUuid") or new_uuid())
 
 
-def action_params(body: dict[str, Any], allowed: set[str]) -> tuple[str, dict[str, Any]]:
-    """The one action named in a ``PUT .../actions`` body and its parameters."""
+def action_params(
+    body: dict[str, Any],
+    allowed: Collection[str],
+    *,
+    path: Mapping[str, str],
+    path_fields: Mapping[str, Mapping[str, str]] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The one action named in a ``PUT .../actions`` body and its parameters, without
+    the path parameters the client repeated (``path``; ``path_fields`` renames them for
+    actions whose ZStack message names the path's uuid otherwise, e.g.
+    ``{"syncPrimaryStorageCapacity": {"uuid": "primaryStorageUuid"}}``)."""
     actions = [key for key in body if key not in _ENVELOPE_KEYS]
     if len(actions) != 1:
         raise UnknownAction(f"the body must name exactly one action; allowed: {sorted(allowed)}")
@@ -75,4 +123,6 @@ def action_params(body: dict[str, Any], allowed: set[str]) -> tuple[str, dict[st
         params = {}
     if not isinstance(params, dict):
         raise InvalidParameter(f"{name} must be an object")
-    return name, params
+    renames = (path_fields or {}).get(name, {})
+    echoed = {renames.get(key, key): value for key, value in path.items()}
+    return name, without_path_echo(params, echoed)

@@ -11,10 +11,17 @@ from starlette.responses import JSONResponse, Response
 from api.auth import authenticate
 from api.query import QUERY_PARAMETERS, compile_query, parse_query, run_query
 from api.resources import inventory_of, query_registry
-from volplane.errors import InvalidQuery, ResourceNotFound
+from volplane.errors import ResourceNotFound
 from volplane.runtime import Runtime
 
 QUERY_KEYS = frozenset(QUERY_PARAMETERS)
+
+
+def query_pairs(request: Request) -> list[tuple[str, str]]:
+    """The query language's parameters of a collection ``GET``, in order. Others
+    (``sessionId`` and whatever else a ZStack SDK adds) are ignored, as ZStack's server
+    ignores them; the query language's own keep their validation."""
+    return [(k, v) for k, v in request.query_params.multi_items() if k in QUERY_KEYS]
 
 
 def project(inventories: list[dict[str, Any]], names: Any) -> list[dict[str, Any]]:
@@ -28,10 +35,7 @@ def project(inventories: list[dict[str, Any]], names: Any) -> list[dict[str, Any
 async def list_collection(request: Request, resource: str) -> Response:
     runtime: Runtime = request.app.state.runtime
     caller = await authenticate(request)
-    pairs = request.query_params.multi_items()
-    unknown = sorted({key for key, _ in pairs} - QUERY_KEYS)
-    if unknown:
-        raise InvalidQuery(f"unknown query parameters {unknown}; allowed: {sorted(QUERY_KEYS)}")
+    pairs = query_pairs(request)
     uuid = request.path_params.get("uuid")
     if uuid is not None:
         pairs = [*pairs, ("q", f"uuid={uuid}")]

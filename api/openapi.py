@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from api import openapi_dialects as dialects
 from api.query import FieldKind
-from api.query.declarations import QueryableResource
+from api.query.declarations import QueryableResource, QueryField
 from volplane.operation import Operation, OperationRegistry
 
 ERROR_STATUSES = ("400", "401", "403", "404", "405", "409", "422", "503")
@@ -160,6 +160,13 @@ def _action_table(handler: Any, api_names: set[str]) -> dict[str, str]:
     return {}
 
 
+def _field_schema(field: QueryField) -> dict[str, Any]:
+    schema = dict(_KIND_SCHEMA[field.kind])
+    if field.values:  # shown under ZStack's names (schemas/zstack_wire.py)
+        schema["description"] = "One of " + ", ".join(sorted(set(field.values.values())))
+    return schema
+
+
 class SpecBuilder:
     def __init__(
         self, operations: OperationRegistry, queryable: dict[str, QueryableResource]
@@ -195,7 +202,7 @@ class SpecBuilder:
             self.schemas[name] = {
                 "type": "object",
                 "properties": {
-                    field.name: dict(_KIND_SCHEMA[field.kind]) for field in resource.fields.values()
+                    field.name: _field_schema(field) for field in resource.fields.values()
                 },
                 "additionalProperties": True,
             }

@@ -22,9 +22,12 @@ S, I, F, D, B = (  # noqa: E741 - short kind names keep declarations readable
 Inventory = Callable[[Any], dict[str, Any]]
 
 
-def fields(*items: tuple[str, Any, FieldKind]) -> dict[str, QueryField]:
-    """Shorthand for declaring fields: ``fields(("name", Zone.name, S), ...)``."""
-    return {name: QueryField(name, column, kind) for name, column, kind in items}
+def fields(
+    *items: tuple[str, Any, FieldKind] | tuple[str, Any, FieldKind, Any],
+) -> dict[str, QueryField]:
+    """Shorthand for declaring fields: ``fields(("name", Zone.name, S), ...)``; a fourth
+    item is the field's vocabulary (stored → shown, see ``QueryField.values``)."""
+    return {item[0]: QueryField(*item) for item in items}
 
 
 @cache
@@ -37,6 +40,7 @@ def _catalog() -> tuple[QueryRegistry, dict[str, Inventory]]:
         backup_storage,
         backups,
         clusters,
+        disk_offerings,
         hosts,
         jobs,
         primary_storage,
@@ -50,6 +54,7 @@ def _catalog() -> tuple[QueryRegistry, dict[str, Inventory]]:
         backup_storage,
         backups,
         clusters,
+        disk_offerings,
         hosts,
         jobs,
         primary_storage,

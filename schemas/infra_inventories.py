@@ -9,6 +9,7 @@ from typing import Any
 
 from schemas.infra import BackupStorage, Cluster, Host, PrimaryStorage
 from schemas.inventories import iso
+from schemas.zstack_wire import BACKUP_STORAGE_TYPE_NAMES, POOL_TYPE_NAMES, shown
 
 
 def cluster_inventory(cluster: Cluster) -> dict[str, Any]:
@@ -20,6 +21,7 @@ def cluster_inventory(cluster: Cluster) -> dict[str, Any]:
         "state": cluster.state,
         "hypervisorType": cluster.hypervisor_type,
         "type": cluster.type,
+        "architecture": None,
         "createDate": iso(cluster.create_date),
         "lastOpDate": iso(cluster.last_op_date),
     }
@@ -63,7 +65,8 @@ def primary_storage_inventory(pool: PrimaryStorage) -> dict[str, Any]:
         "name": pool.name,
         "description": pool.description,
         "zoneUuid": pool.zone_uuid,
-        "type": pool.type,
+        "type": shown(POOL_TYPE_NAMES, pool.type),
+        "poolType": pool.type,
         "url": pool.url,
         "mountPath": pool.mount_path,
         "hostUuid": pool.host_uuid,
@@ -90,7 +93,8 @@ def backup_storage_inventory(storage: BackupStorage) -> dict[str, Any]:
         "uuid": storage.uuid,
         "name": storage.name,
         "description": storage.description,
-        "type": storage.type,
+        "type": shown(BACKUP_STORAGE_TYPE_NAMES, storage.type),
+        "storageType": storage.type,
         "url": storage.url,
         "hostUuid": storage.host_uuid,
         "state": storage.state,

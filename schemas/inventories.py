@@ -22,6 +22,7 @@ def zone_inventory(zone: Zone) -> dict[str, Any]:
         "description": zone.description,
         "state": zone.state,
         "type": zone.type,
+        "isDefault": False,
         "createDate": iso(zone.create_date),
         "lastOpDate": iso(zone.last_op_date),
     }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, exists
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from schemas.tables import Base, utcnow
 
@@ -15,6 +15,25 @@ class VolumeStatus:
     READY = "Ready"
     DELETING = "Deleting"
     ERROR = "Error"
+    # ZStack's: deleted under the Delay policy, recoverable until expunged.
+    DELETED = "Deleted"
+
+
+class DiskOffering(Base):
+    """ZStack's disk offering: a named size data volumes are created from."""
+
+    __tablename__ = "disk_offerings"
+
+    uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    disk_size: Mapped[int] = mapped_column(BigInteger)
+    sort_key: Mapped[int] = mapped_column(default=0)
+    state: Mapped[str] = mapped_column(String(16), default="Enabled")
+    type: Mapped[str] = mapped_column(String(64), default="DefaultDiskOfferingType")
+    allocator_strategy: Mapped[str | None] = mapped_column(String(255), default=None)
+    create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Volume(Base):
@@ -50,6 +69,10 @@ class Volume(Base):
     # Full clones: where the data came from (the source is pinned while Creating).
     source_snapshot_uuid: Mapped[str | None] = mapped_column(String(32), default=None)
     clone_progress: Mapped[float | None] = mapped_column(Float, default=None)
+    # The disk offering it was created from (kept when the offering is deleted).
+    disk_offering_uuid: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    # When it became Deleted (ZStack's Delay policy): expunged an expunge period later.
+    deleted_date: Mapped[datetime | None] = mapped_column(default=None, index=True)
     create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -78,3 +101,13 @@ class VolumeSnapshot(Base):
     last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (Index("ix_volume_snapshots_volume_created", "volume_uuid", "create_date"),)
+
+
+# Whether the volume's head sits on the snapshot (ZStack's ``latest``), read with the
+# row by a correlated subquery so that listings need no second query.
+VolumeSnapshot.latest = column_property(
+    exists().where(
+        Volume.uuid == VolumeSnapshot.volume_uuid,
+        Volume.current_snapshot_uuid == VolumeSnapshot.uuid,
+    )
+)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from schemas.requests import (
     Description,
@@ -18,8 +18,13 @@ from schemas.requests import (
 
 
 class CreateDataVolume(Tagged):
+    """From a disk offering (ZStack 3.x's way), a size, or a backing file. A size of 0
+    means none (ZStack's Java SDK always sends one)."""
+
     name: Name
-    diskSize: VolumeSize | None = None
+    diskOfferingUuid: Uuid | None = None
+    # 0 means none (ZStack's Java SDK sends it beside an offering).
+    diskSize: VolumeSize | Literal[0] | None = None
     primaryStorageUuid: Uuid | None = None
     backingFile: str | None = Field(default=None, min_length=1, max_length=1024)
     description: Description | None = None
@@ -27,10 +32,38 @@ class CreateDataVolume(Tagged):
     snapshotCapacity: int | None = Field(default=None, ge=0)
     resourceUuid: Uuid | None = None
 
+    @model_validator(mode="after")
+    def _has_a_size(self) -> Self:
+        if not self.diskSize and self.diskOfferingUuid is None and self.backingFile is None:
+            raise ValueError("a data volume needs diskOfferingUuid, diskSize or backingFile")
+        return self
+
+
+class CreateDiskOffering(Tagged):
+    name: Name
+    description: Description | None = None
+    diskSize: int = Field(gt=0)
+    sortKey: int = 0
+    allocationStrategy: str | None = Field(default=None, max_length=255)
+    type: str | None = Field(default=None, max_length=64)
+    resourceUuid: Uuid | None = None
+
+
+class UpdateDiskOffering(ResourceRef):
+    name: Name | None = None
+    description: Description | None = None
+
+
+class ChangeDiskOfferingState(ResourceRef):
+    stateEvent: Literal["enable", "disable"]
+
 
 class DeleteVolume(ResourceRef):
     force: bool = False
     deleteMode: Literal["Permissive", "Enforcing"] = "Permissive"
+    # Set by dialects whose delete is always one kind (share-storage: Direct); absent,
+    # ZStack's global config volume.deletionPolicy decides.
+    deletionPolicy: Literal["Direct", "Delay", "Never"] | None = None
 
 
 class ResizeDataVolume(ResourceRef):

@@ -35,16 +35,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def to_millisecond(value: datetime) -> datetime:
+    """The precision every date is stored and shown with."""
+    return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite drops tzinfo)."""
+    """Timezone-aware UTC datetimes on every backend (SQLite drops tzinfo), stored at
+    the millisecond: the precision inventories show them with, so a date read from a
+    reply and sent back names exactly the stored value (queries, keyset paging)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value
+        return to_millisecond(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:

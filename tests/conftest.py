@@ -24,6 +24,10 @@ FAST_SETTINGS = {
     "VOLPLANE_WEBHOOK_TIMEOUT_SECONDS": "2",
     "VOLPLANE_LOG_JSON": "true",
     "VOLPLANE_HEARTBEAT_INTERVAL_SECONDS": "1",
+    "VOLPLANE_VOLUME_EXPUNGE_INTERVAL_SECONDS": "1",
+    # The tests of volplane's own delete semantics expect the images gone at once;
+    # ZStack's default (Delay) is tested by switching to it (test_zstack_wire.py).
+    "VOLPLANE_VOLUME_DELETION_POLICY": "Direct",
     "VOLPLANE_HEARTBEAT_TIMEOUT_SECONDS": "2",
 }
 

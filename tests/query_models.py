@@ -30,7 +30,7 @@ from api.query import (
     QueryRegistry,
     QueryRelation,
 )
-from schemas.tables import ResourceTag, UTCDateTime
+from schemas.tables import ResourceTag, UTCDateTime, to_millisecond
 
 
 class QueryTestBase(DeclarativeBase):
@@ -243,7 +243,10 @@ def generate(seed: int = 7, volumes: int = 3000) -> Dataset:
         return f"{prefix}{n:0{32 - len(prefix)}d}"
 
     def date() -> datetime:
-        offset = timedelta(seconds=rnd.randrange(400 * 86400), microseconds=rnd.randrange(10**6))
+        # Milliseconds: the precision dates are stored with (schemas.tables.UTCDateTime).
+        offset = timedelta(
+            seconds=rnd.randrange(400 * 86400), microseconds=rnd.randrange(10**6) // 1000 * 1000
+        )
         return EPOCH + offset
 
     def maybe(value: Any, p: float = 0.2) -> Any:
@@ -410,7 +413,15 @@ class Reference:
         if at == len(c.path) - 1:
             if c.path[at] in (USER_TAG, SYSTEM_TAG):
                 return self._tag_holds(declared, row, c)
-            return compare(row[declared.fields[c.path[at]].column.key], c.op, c.value)
+            field = declared.fields[c.path[at]]
+            value = c.value
+            if field.kind is FieldKind.DATETIME:  # a value names its whole millisecond
+                value = (
+                    [to_millisecond(v) for v in value]
+                    if isinstance(value, list)
+                    else (to_millisecond(value) if isinstance(value, datetime) else value)
+                )
+            return compare(row[field.column.key], c.op, value)
         relation = declared.relations[c.path[at]]
         target = self.registry.get(relation.target)
         related = self.by_key[(target.name, relation.remote.key, row[relation.local.key])]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from volplane.runtime import HEARTBEAT, SWEEP
+from volplane.runtime import EXPUNGE_VOLUMES, HEARTBEAT, SWEEP
 from volplane.settings import Settings
 
 
@@ -46,6 +46,11 @@ def make_broker(settings: Settings) -> Celery:
                 "schedule": settings.heartbeat_interval_seconds,
                 # A beat missed while workers were busy is dropped, not run late.
                 "options": {"expires": settings.heartbeat_interval_seconds},
+            },
+            "expunge-volumes": {
+                "task": EXPUNGE_VOLUMES,
+                "schedule": settings.volume_expunge_interval_seconds,
+                "options": {"expires": settings.volume_expunge_interval_seconds},
             },
         },
         timezone="UTC",

@@ -1,55 +1,95 @@
-"""The ``volplane`` command: ``up``, ``gateway``, ``worker``, ``beat``, ``agent``, ``migrate``,
-and the API client commands of :mod:`client.cli`."""
+"""The ``volplane`` command (click): ``up``, ``gateway``, ``worker``, ``beat``, ``agent``,
+``migrate``, and the API client commands of ``client/cli.py``."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+import click
+
+from client.cli import add_client_commands
 from volplane.logs import configure_logging
 from volplane.settings import Settings
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(data_dir: str | None) -> Settings:
     overrides: dict[str, Any] = {}
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = Path(args.data_dir)
+    if data_dir:
+        overrides["data_dir"] = Path(data_dir)
     return Settings(**overrides)
 
 
-def cmd_gateway(args: argparse.Namespace) -> int:
+@click.group(
+    "volplane",
+    help="volplane: run the control plane (up, gateway, worker, beat, agent, migrate) "
+    "or talk to it (login, zone, cluster, host, primary-storage, backup-storage, volume, "
+    "snapshot, backup, jobs, call). `volplane COMMAND --help` for each.",
+)
+def cli() -> None:
+    pass
+
+
+DATA_DIR = click.option("--data-dir", help="state directory (default: $VOLPLANE_DATA_DIR)")
+
+
+@cli.command(help="Run everything on this machine: SQLite, a worker, a local agent.")
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--data-dir", default="./var", show_default=True)
+@click.option(
+    "--agent-port",
+    type=int,
+    help="the local agent's port (default: its last one, else 7070, else a free one)",
+)
+@click.option("--demo", is_flag=True, help="also make whatever demo zone, host, pool is missing")
+def up(port: int, data_dir: str, agent_port: int | None, demo: bool) -> None:
+    from volplane.embedded import run_embedded
+
+    sys.exit(run_embedded(port=port, data_dir=Path(data_dir), demo=demo, agent_port=agent_port))
+
+
+@cli.command(help="Run the HTTP gateway.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True)
+@DATA_DIR
+@click.option("--migrate", is_flag=True, help="migrate the database first")
+def gateway(host: str, port: int, workers: int, data_dir: str | None, migrate: bool) -> None:
     import uvicorn
 
-    settings = _settings(args)
+    settings = _settings(data_dir)
     configure_logging(json_lines=settings.log_json)
-    if args.migrate:
+    if migrate:
         from volplane.bootstrap import prepare_database
 
         prepare_database(settings)
-    if args.data_dir:
+    if data_dir:
         os.environ["VOLPLANE_DATA_DIR"] = str(settings.data_dir)
     uvicorn.run(
         "api.asgi:make_app",
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+        host=host,
+        port=port,
+        workers=workers,
         log_level="warning",
         access_log=False,
         proxy_headers=True,
     )
-    return 0
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
+@cli.command(help="Run a Celery worker.")
+@click.option("--concurrency", type=int)
+@click.option("--beat", is_flag=True, help="also run the periodic sweeper")
+@DATA_DIR
+@click.option("--quiet", is_flag=True, help="no banner, no warning about running as root")
+def worker(concurrency: int | None, beat: bool, data_dir: str | None, quiet: bool) -> None:
     from workers.celery_app import make_celery
 
-    settings = _settings(args)
+    settings = _settings(data_dir)
     configure_logging(json_lines=settings.log_json)
-    if args.quiet:
+    if quiet:
         import warnings
 
         from celery.exceptions import SecurityWarning
@@ -57,127 +97,75 @@ def cmd_worker(args: argparse.Namespace) -> int:
         warnings.filterwarnings("ignore", category=SecurityWarning)
     app = make_celery(settings)
     argv = [
-        *(["--quiet"] if args.quiet else []),
+        *(["--quiet"] if quiet else []),
         "worker",
         "--loglevel=WARNING",
-        f"--concurrency={args.concurrency or settings.worker_concurrency}",
+        f"--concurrency={concurrency or settings.worker_concurrency}",
         "--queues=volplane",
         "--without-gossip",
         "--without-mingle",
         f"--hostname=volplane-{os.getpid()}@%h",
     ]
-    if args.beat:
+    if beat:
         argv += ["--beat", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.worker_main(argv)
-    return 0
 
 
-def cmd_beat(args: argparse.Namespace) -> int:
+@cli.command(help="Run the periodic scheduler (the sweeper, heartbeats).")
+@DATA_DIR
+def beat(data_dir: str | None) -> None:
     from workers.celery_app import make_celery
 
-    settings = _settings(args)
+    settings = _settings(data_dir)
     configure_logging(json_lines=settings.log_json)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = make_celery(settings)
     app.start(
         ["beat", "--loglevel=WARNING", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
     )
-    return 0
 
 
-def cmd_agent(args: argparse.Namespace) -> int:
+@cli.command(help="Run a host agent.")
+@click.option("--listen", default="127.0.0.1:7070", show_default=True)
+@click.option("--data-dir", required=True)
+@click.option("--token", envvar="VOLPLANE_AGENT_TOKEN", help="default: $VOLPLANE_AGENT_TOKEN")
+@click.option("--quiet", is_flag=True, help="warnings only, no access log")
+def agent(listen: str, data_dir: str, token: str | None, quiet: bool) -> None:
     from drivers.agent.config import AgentConfig
     from drivers.agent.server import serve
 
-    host, _, port = args.listen.rpartition(":")
-    token = args.token or os.environ.get("VOLPLANE_AGENT_TOKEN")
     if not token:
-        print("volplane agent: --token or VOLPLANE_AGENT_TOKEN is required", file=sys.stderr)
-        return 2
-    serve(
-        AgentConfig(
-            host=host or "127.0.0.1", port=int(port), data_dir=Path(args.data_dir), token=token
-        ),
-        quiet=args.quiet,
+        raise click.UsageError("--token or VOLPLANE_AGENT_TOKEN is required")
+    host, _, port = listen.rpartition(":")
+    config = AgentConfig(
+        host=host or "127.0.0.1", port=int(port), data_dir=Path(data_dir), token=token
     )
-    return 0
+    serve(config, quiet=quiet)
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+@cli.command(help="Migrate the database and create the admin account.")
+@DATA_DIR
+def migrate(data_dir: str | None) -> None:
     from volplane.bootstrap import prepare_database
 
-    prepare_database(_settings(args))
-    return 0
+    prepare_database(_settings(data_dir))
 
 
-def cmd_up(args: argparse.Namespace) -> int:
-    from volplane.embedded import run_embedded
-
-    return run_embedded(
-        port=args.port, data_dir=Path(args.data_dir), demo=args.demo, agent_port=args.agent_port
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="volplane", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    up = sub.add_parser("up", help="run everything on this machine (SQLite, local agent)")
-    up.add_argument("--port", type=int, default=8080)
-    up.add_argument("--data-dir", default="./var")
-    up.add_argument(
-        "--agent-port",
-        type=int,
-        help="the local agent's port (default: its last one, else 7070, else a free one)",
-    )
-    up.add_argument(
-        "--demo", action="store_true", help="also make whatever demo zone, host, pool is missing"
-    )
-    up.set_defaults(func=cmd_up)
-
-    gateway = sub.add_parser("gateway", help="run the HTTP gateway")
-    gateway.add_argument("--host", default="127.0.0.1")
-    gateway.add_argument("--port", type=int, default=8080)
-    gateway.add_argument("--workers", type=int, default=1)
-    gateway.add_argument("--data-dir")
-    gateway.add_argument("--migrate", action="store_true", help="migrate the database first")
-    gateway.set_defaults(func=cmd_gateway)
-
-    worker = sub.add_parser("worker", help="run a Celery worker")
-    worker.add_argument("--concurrency", type=int)
-    worker.add_argument("--beat", action="store_true", help="also run the periodic sweeper")
-    worker.add_argument("--data-dir")
-    worker.add_argument(
-        "--quiet", action="store_true", help="no banner, no warning about running as root"
-    )
-    worker.set_defaults(func=cmd_worker)
-
-    beat = sub.add_parser("beat", help="run the periodic scheduler (the sweeper)")
-    beat.add_argument("--data-dir")
-    beat.set_defaults(func=cmd_beat)
-
-    agent = sub.add_parser("agent", help="run a host agent")
-    agent.add_argument("--listen", default="127.0.0.1:7070")
-    agent.add_argument("--data-dir", required=True)
-    agent.add_argument("--token", help="defaults to $VOLPLANE_AGENT_TOKEN")
-    agent.add_argument("--quiet", action="store_true", help="warnings only, no access log")
-    agent.set_defaults(func=cmd_agent)
-
-    migrate = sub.add_parser("migrate", help="migrate the database and create the admin")
-    migrate.add_argument("--data-dir")
-    migrate.set_defaults(func=cmd_migrate)
-
-    # The API client commands: login, zone, volume, snapshot, jobs, call.
-    from client.cli import add_commands
-
-    add_commands(sub)
-    return parser
+add_client_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        cli.main(args=argv, prog_name="volplane", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        return 130
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return 0
 
 
 if __name__ == "__main__":

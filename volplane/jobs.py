@@ -38,14 +38,15 @@ class WebhookState(StrEnum):
     GAVE_UP = "GaveUp"
 
 
-_JOB_UUID = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$")
+_JOB_UUID = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
 def validate_job_uuid(value: str) -> str:
-    """X-Job-UUID must be a v4 UUID written as 32 lowercase hex digits (ZStack §3.3)."""
-    if not _JOB_UUID.match(value):
-        raise InvalidJobUUID(f"X-Job-UUID {value[:64]!r} is not a v4 UUID without dashes")
-    return value
+    """X-Job-UUID is a UUID of any version written as 32 hex digits (ZStack's server checks
+    only its length; its SDKs send uuid4, other clients uuid1). Kept in lowercase."""
+    if not _JOB_UUID.fullmatch(value):
+        raise InvalidJobUUID(f"X-Job-UUID {value[:64]!r} is not a UUID as 32 hex digits")
+    return value.lower()
 
 
 def request_digest(

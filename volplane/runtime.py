@@ -88,3 +88,4 @@ def run_messages(job_uuids: list[str]) -> list[tuple[str, list[Any]]]:
 DELIVER_WEBHOOK = "volplane.deliver_webhook"
 SWEEP = "volplane.sweep"
 HEARTBEAT = "volplane.heartbeat"
+EXPUNGE_VOLUMES = "volplane.expunge_volumes"

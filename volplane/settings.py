@@ -7,6 +7,7 @@ Every field can be set from the environment as ``VOLPLANE_<FIELD>`` (upper case)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,6 +73,24 @@ class Settings(BaseSettings):
     )
     agent_connect_timeout_seconds: float = Field(
         default=2.0, description="How long connecting to an agent may take."
+    )
+    volume_deletion_policy: Literal["Direct", "Delay", "Never"] = Field(
+        default="Delay",
+        description=(
+            "ZStack's volume.deletionPolicy until changed through UpdateGlobalConfig: Direct "
+            "removes a deleted volume at once, Delay keeps it Deleted and recoverable for "
+            "the expunge period, Never forgets it and leaves its images."
+        ),
+    )
+    volume_expunge_period_seconds: int = Field(
+        default=259_200,
+        gt=0,
+        description="ZStack's volume.expungePeriod: how long a Deleted volume stays recoverable.",
+    )
+    volume_expunge_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How often Deleted volumes past their expunge period are looked for.",
     )
     host_agent_home: str = Field(
         default="/var/lib/volplane-agent",

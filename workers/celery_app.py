@@ -7,7 +7,7 @@ from typing import Any
 from celery import Celery
 
 from volplane.broker import make_broker
-from volplane.runtime import DELIVER_WEBHOOK, FAN_OUT, HEARTBEAT, RUN_JOB, SWEEP
+from volplane.runtime import DELIVER_WEBHOOK, EXPUNGE_VOLUMES, FAN_OUT, HEARTBEAT, RUN_JOB, SWEEP
 from volplane.settings import Settings
 from workers.runtime import WorkerRuntime
 
@@ -41,6 +41,12 @@ def make_celery(settings: Settings) -> Celery:
         from workers.sweeper import sweep
 
         return vars(sweep(runtime))
+
+    @app.task(name=EXPUNGE_VOLUMES)
+    def expunge_volumes_task() -> int:
+        from workers.expunger import expunge_due
+
+        return expunge_due(runtime)
 
     @app.task(name=HEARTBEAT)
     def heartbeat_task() -> dict[str, Any]:

@@ -21,11 +21,24 @@ from __future__ import annotations
 import math
 import operator
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Select, and_, exists, func, inspect, literal, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -42,7 +55,7 @@ from api.query.parse import (
     QuerySpec,
     excerpt,
 )
-from schemas.tables import ResourceTag
+from schemas.tables import ResourceTag, to_millisecond
 from volplane.errors import InvalidQuery
 from volplane.tenancy import Actor, is_restricted, visible
 
@@ -51,6 +64,7 @@ _INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 _EPOCH_MS = re.compile(r"-?[0-9]{1,15}")
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
 _ORDERED_KINDS = frozenset({FieldKind.STRING, FieldKind.INT, FieldKind.FLOAT, FieldKind.DATETIME})
 _ORDERINGS = {
     Operator.GT: operator.gt,
@@ -187,6 +201,16 @@ def _tag_predicate(
 def _compare(column: Any, field: QueryField, condition: Condition) -> ColumnElement[bool]:
     op = condition.op
     raw = condition.value or ""
+    if field.values is not None:
+        if op in (Operator.EQ, Operator.NE, *LIST_OPERATORS):
+            # Shown names become the stored values behind them: the index still serves.
+            items = condition.values() if op in LIST_OPERATORS else [raw]
+            stored = [v for item in items for v in _stored_as(field.values, item)]
+            return column.in_(stored) if op in (Operator.EQ, Operator.IN) else column.not_in(stored)
+        if field.values:
+            column = case(dict(field.values), value=column, else_=column)
+    if field.kind is FieldKind.DATETIME and op not in (Operator.IS_NULL, Operator.NOT_NULL):
+        return _compare_date(column, condition)
     predicate: ColumnElement[bool]
     if op is Operator.IS_NULL:
         predicate = column.is_(None)
@@ -211,6 +235,40 @@ def _compare(column: Any, field: QueryField, condition: Condition) -> ColumnElem
         value = _typed(field, condition, raw)
         predicate = _ORDERINGS[op](ordered, value)
     return predicate
+
+
+def _compare_date(column: Any, condition: Condition) -> ColumnElement[bool]:
+    """Dates compare at the precision they are shown with (milliseconds): a value names
+    its whole millisecond, so ``createDate=<a shown date>`` finds the row, ``<=`` takes
+    it in and ``>`` leaves it out, even for a row stored with finer precision."""
+    op = condition.op
+    if op in (Operator.LIKE, Operator.NOT_LIKE):
+        raise InvalidQuery(f"{_path(condition)}: ~= and !~= apply to text, not datetime")
+    field = QueryField(condition.field, column, FieldKind.DATETIME)
+    items = condition.values() if op in LIST_OPERATORS else [condition.value or ""]
+    starts = [to_millisecond(_typed(field, condition, item)) for item in items]
+
+    def within(start: datetime) -> ColumnElement[bool]:
+        return and_(column >= start, column < start + _MILLISECOND)
+
+    start = starts[0]
+    predicates: dict[Operator, Any] = {
+        Operator.EQ: lambda: within(start),
+        Operator.NE: lambda: or_(column < start, column >= start + _MILLISECOND),
+        Operator.IN: lambda: or_(*(within(s) for s in starts)),
+        Operator.NOT_IN: lambda: and_(*(~within(s) for s in starts)),
+        Operator.GT: lambda: column >= start + _MILLISECOND,
+        Operator.GE: lambda: column >= start,
+        Operator.LT: lambda: column < start,
+        Operator.LE: lambda: column < start + _MILLISECOND,
+    }
+    return predicates[op]()
+
+
+def _stored_as(values: Mapping[str, str], shown: str) -> list[str]:
+    """The stored values shown as ``shown``; ``shown`` itself when none is (a value
+    given as stored keeps matching)."""
+    return [stored for stored, name in values.items() if name == shown] or [shown]
 
 
 def _typed(field: QueryField, condition: Condition, raw: str) -> Any:

@@ -29,11 +29,17 @@ class FieldKind(StrEnum):
 
 @dataclass(frozen=True)
 class QueryField:
-    """A native field: its camelCase API name and the mapped column behind it."""
+    """A native field: its camelCase API name and the mapped column behind it.
+
+    ``values``, for a text field shown under other names than stored (ZStack's
+    ``LocalStorage`` for a stored ``local-storage``), maps stored → shown; conditions
+    then compare the shown values.
+    """
 
     name: str
     column: InstrumentedAttribute[Any]
     kind: FieldKind
+    values: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

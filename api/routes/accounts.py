@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +19,7 @@ from api.resources import D, S, fields
 from api.submit import build_request, submit
 from schemas import requests as rq
 from schemas.inventories import account_inventory, iso
-from schemas.tables import Account, new_uuid
+from schemas.tables import Account, Session, new_uuid
 from volplane.catalog.accounts import CREATE_ACCOUNT, ROTATE_WEBHOOK_SECRET
 from volplane.errors import InvalidParameter
 from volplane.passwords import hash_password
@@ -27,9 +28,35 @@ from volplane.tenancy import may_act_for, may_see, not_found
 
 
 class _Credentials(BaseModel):
+    """ZStack's LogInByAccount. Its optional fields (account type, captcha, client
+    info, tags) are accepted as its SDKs send them and have no effect here."""
+
     model_config = ConfigDict(extra="forbid")
     accountName: str = Field(min_length=1, max_length=255)
     password: str = Field(min_length=1, max_length=512)
+    accountType: str | None = None
+    captchaUuid: str | None = None
+    verifyCode: str | None = None
+    clientInfo: dict[str, str] | None = None
+    systemTags: list[str] | None = None
+    userTags: list[str] | None = None
+
+
+class _RenewSession(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    duration: int | None = Field(default=None, ge=60, le=31_536_000)
+
+
+def _session_inventory(session: Session) -> dict[str, Any]:
+    return {
+        "uuid": session.uuid,
+        "accountUuid": session.account_uuid,
+        "userUuid": session.account_uuid,
+        "userType": "Account",
+        "expiredDate": iso(session.expired_date),
+        "createDate": iso(session.create_date),
+        "noSessionEvaluation": False,
+    }
 
 
 @public
@@ -45,31 +72,52 @@ async def login(request: Request) -> Response:
     session = await run_in_threadpool(
         runtime.accounts.login, credentials.accountName, credentials.password
     )
-    return JSONResponse(
-        {
-            "inventory": {
-                "uuid": session.uuid,
-                "accountUuid": session.account_uuid,
-                "userUuid": session.account_uuid,
-                "expiredDate": iso(session.expired_date),
-                "createDate": iso(session.create_date),
-            }
-        }
-    )
+    return JSONResponse({"inventory": _session_inventory(session)})
 
 
 @public
 async def logout(request: Request) -> Response:
+    """ZStack's LogOut: no credentials needed, the session uuid is the proof."""
     runtime: Runtime = request.app.state.runtime
-    await run_in_threadpool(runtime.accounts.logout, request.path_params["uuid"].lower())
+    await run_in_threadpool(runtime.accounts.logout, request.path_params["sessionUuid"].lower())
     return JSONResponse({})
+
+
+@public
+async def validate_session(request: Request) -> Response:
+    """ZStack's ValidateSession: ``{"valid": bool}``, without credentials."""
+    runtime: Runtime = request.app.state.runtime
+    valid = await run_in_threadpool(
+        runtime.accounts.is_valid, request.path_params["sessionUuid"].lower()
+    )
+    return JSONResponse({"valid": valid})
+
+
+async def renew_session(request: Request) -> Response:
+    """ZStack's RenewSession ``{"renewSession": {"duration": seconds}}``, answered at
+    once (``200`` with the session's inventory, which ZStack's SDKs read as a result)."""
+    runtime: Runtime = request.app.state.runtime
+    caller = await authenticate(request)
+    body = await read_json(request)
+    _, params = action_params(body, {"renewSession"}, path=request.path_params)
+    renew = build_request(_RenewSession, params)
+    assert isinstance(renew, _RenewSession)
+    session = await run_in_threadpool(
+        functools.partial(
+            runtime.accounts.renew,
+            request.path_params["sessionUuid"].lower(),
+            seconds=renew.duration,
+            caller=caller,
+        )
+    )
+    return JSONResponse({"inventory": _session_inventory(session)})
 
 
 async def create_account(request: Request) -> Response:
     caller = await authenticate(request)
     require_admin(caller, "create accounts")
     body = await read_json(request)
-    params = create_params(body)
+    params = create_params(body, path=request.path_params)
     validated = build_request(rq.CreateAccountParams, params)
     assert isinstance(validated, rq.CreateAccountParams)
     resource_uuid = validated.resourceUuid or new_uuid()
@@ -106,7 +154,7 @@ async def account_actions(request: Request) -> Response:
     caller = await authenticate(request)
     body = await read_json(request)
     account_uuid = request.path_params["uuid"]
-    _, params = action_params(body, {"rotateWebhookSecret"})
+    _, params = action_params(body, {"rotateWebhookSecret"}, path=request.path_params)
     if not may_act_for(caller, account_uuid):
         raise not_found(Account, account_uuid)
     return await submit(
@@ -121,7 +169,9 @@ async def account_actions(request: Request) -> Response:
 
 ROUTES = [
     Route("/v1/accounts/login", login, methods=["PUT"]),
-    Route("/v1/accounts/sessions/{uuid}", logout, methods=["DELETE"]),
+    Route("/v1/accounts/sessions/{sessionUuid}", logout, methods=["DELETE"]),
+    Route("/v1/accounts/sessions/{sessionUuid}/valid", validate_session, methods=["GET"]),
+    Route("/v1/accounts/sessions/{sessionUuid}/renew", renew_session, methods=["PUT"]),
     Route("/v1/accounts", create_account, methods=["POST"]),
     Route("/v1/accounts", list_accounts, methods=["GET"]),
     Route("/v1/accounts/{uuid}", list_accounts, methods=["GET"]),

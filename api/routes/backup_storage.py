@@ -21,6 +21,7 @@ from api.query import QueryableResource, QueryRelation
 from api.resources import D, I, S, fields
 from schemas.infra import BackupStorage, Host
 from schemas.infra_inventories import backup_storage_inventory
+from schemas.zstack_wire import BACKUP_STORAGE_TYPE_NAMES
 from volplane.catalog.backup_storage import (
     ADD_IMAGE_STORE_BACKUP_STORAGE,
     ATTACH_BACKUP_STORAGE_TO_ZONE,
@@ -80,6 +81,12 @@ async def capacities(request: Request) -> Response:
     return JSONResponse({**await run_in_threadpool(run), "success": True})
 
 
+async def types(request: Request) -> Response:
+    """ZStack's GetBackupStorageTypes (``types=backupStorageTypes``)."""
+    await authenticate(request)
+    return JSONResponse({"types": sorted(set(BACKUP_STORAGE_TYPE_NAMES.values()))})
+
+
 storage_actions = actions_endpoint(_ACTIONS, name="storage_actions")
 
 
@@ -89,26 +96,27 @@ delete_storage = delete_endpoint(DELETE_BACKUP_STORAGE, name="delete_storage")
 attach = attachment_endpoint(
     ATTACH_BACKUP_STORAGE_TO_ZONE,
     name="attach",
-    resource=("storage", "backupStorageUuid"),
-    target=("zone", "zoneUuid"),
+    resource=("backupStorageUuid", "backupStorageUuid"),
+    target=("zoneUuid", "zoneUuid"),
 )
 detach = attachment_endpoint(
     DETACH_BACKUP_STORAGE_FROM_ZONE,
     name="detach",
-    resource=("storage", "backupStorageUuid"),
-    target=("zone", "zoneUuid"),
+    resource=("backupStorageUuid", "backupStorageUuid"),
+    target=("zoneUuid", "zoneUuid"),
 )
 
 
 ROUTES = [
     Route("/v1/backup-storage", list_backup_storage, methods=["GET"]),
     Route("/v1/backup-storage/capacities", capacities, methods=["GET"]),
+    Route("/v1/backup-storage/types", types, methods=["GET"]),
     Route("/v1/backup-storage/image-store", add_image_store, methods=["POST"]),
     Route("/v1/backup-storage/{uuid}", list_backup_storage, methods=["GET"]),
     Route("/v1/backup-storage/{uuid}", delete_storage, methods=["DELETE"]),
     Route("/v1/backup-storage/{uuid}/actions", storage_actions, methods=["PUT"]),
-    Route("/v1/zones/{zone}/backup-storage/{storage}", attach, methods=["POST"]),
-    Route("/v1/zones/{zone}/backup-storage/{storage}", detach, methods=["DELETE"]),
+    Route("/v1/zones/{zoneUuid}/backup-storage/{backupStorageUuid}", attach, methods=["POST"]),
+    Route("/v1/zones/{zoneUuid}/backup-storage/{backupStorageUuid}", detach, methods=["DELETE"]),
 ]
 
 QUERYABLE = [
@@ -120,7 +128,8 @@ QUERYABLE = [
                 ("uuid", BackupStorage.uuid, S),
                 ("name", BackupStorage.name, S),
                 ("description", BackupStorage.description, S),
-                ("type", BackupStorage.type, S),
+                ("type", BackupStorage.type, S, BACKUP_STORAGE_TYPE_NAMES),
+                ("storageType", BackupStorage.type, S),
                 ("url", BackupStorage.url, S),
                 ("hostUuid", BackupStorage.host_uuid, S),
                 ("state", BackupStorage.state, S),

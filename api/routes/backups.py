@@ -22,7 +22,7 @@ from volplane.catalog.backups import (
 )
 
 create_backup = create_endpoint(
-    CREATE_VOLUME_BACKUP, name="create_backup", from_path={"uuid": "volumeUuid"}
+    CREATE_VOLUME_BACKUP, name="create_backup", from_path={"volumeUuid": "volumeUuid"}
 )
 
 
@@ -41,7 +41,7 @@ restore_backup = create_endpoint(
 
 
 ROUTES = [
-    Route("/v1/volumes/{uuid}/volume-backups", create_backup, methods=["POST"]),
+    Route("/v1/volumes/{volumeUuid}/volume-backups", create_backup, methods=["POST"]),
     Route("/v1/volumes/data/from/volume-backups/{backupUuid}", restore_backup, methods=["POST"]),
     Route("/v1/volume-backups", list_backups, methods=["GET"]),
     Route("/v1/volume-backups/{uuid}", list_backups, methods=["GET"]),

@@ -19,7 +19,7 @@ from volplane.catalog.debug import DEBUG_SLEEP
 async def debug_sleep(request: Request) -> Response:
     caller = await authenticate(request)
     body = await read_json(request)
-    params = create_params(body)
+    params = create_params(body, path=request.path_params)
     key = params.pop("syncOn", None) or new_uuid()
     return await submit(request, caller, DEBUG_SLEEP, params, resource_uuid=key, raw_body=body)
 

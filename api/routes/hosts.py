@@ -42,7 +42,7 @@ _SSH_ONLY = ("username", "sshPort")
 async def add_kvm_host(request: Request) -> Response:
     caller = await authenticate(request)
     body = await read_json(request)
-    params = create_params(body)
+    params = create_params(body, path=request.path_params)
     checked = build_request(AddKvmHostParams, params)
     assert isinstance(checked, AddKvmHostParams)
     recorded = {k: v for k, v in params.items() if k not in _SECRET}

@@ -117,7 +117,7 @@ async def job_actions(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     caller = await authenticate(request)
     body = await read_json(request)
-    action, _ = action_params(body, {"cancelApiJob", "redeliverWebhook"})
+    action, _ = action_params(body, {"cancelApiJob", "redeliverWebhook"}, path=request.path_params)
     job = await run_in_threadpool(_visible_job, runtime, caller, request.path_params["uuid"])
     if action == "cancelApiJob":
         if JobState(job.state).is_final:

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from api.auth import authenticate
 from api.body import create_params, read_json, resource_uuid_of
 from api.handlers import actions_endpoint, attachment_endpoint, delete_endpoint
-from api.listing import QUERY_KEYS
+from api.listing import query_pairs
 from api.query import (
     QueryableResource,
     QueryRelation,
@@ -31,6 +31,7 @@ from schemas.infra_inventories import primary_storage_inventory
 from schemas.infra_requests import ALLOCATOR_STRATEGIES, POOL_TYPES
 from schemas.storage import Volume
 from schemas.tables import Zone
+from schemas.zstack_wire import POOL_TYPE_NAMES, shown
 from volplane.capacity import PoolCapacity, summed
 from volplane.catalog.primary_storage import (
     ADD_PRIMARY_STORAGE,
@@ -42,7 +43,7 @@ from volplane.catalog.primary_storage import (
     SYNC_PRIMARY_STORAGE_CAPACITY,
     UPDATE_PRIMARY_STORAGE,
 )
-from volplane.errors import InvalidParameter, InvalidQuery, ResourceNotFound, RouteNotFound
+from volplane.errors import InvalidParameter, ResourceNotFound, RouteNotFound
 from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.store.infra import pool_type_support, pools_for_capacity
@@ -61,7 +62,7 @@ async def add_primary_storage(request: Request) -> Response:
         raise RouteNotFound(f"POST {request.url.path}: pool types are {', '.join(POOL_TYPES)}")
     caller = await authenticate(request)
     body = await read_json(request)
-    params = {**create_params(body), "type": kind}
+    params = {**create_params(body, path={}), "type": kind}
     # A share's password goes beside the job, never into its record.
     password = params.pop("password", None)
     if password is not None and not isinstance(password, str):
@@ -82,10 +83,7 @@ async def list_primary_storage(request: Request) -> Response:
     """``list_collection``, with inventories made while the session is open."""
     runtime: Runtime = request.app.state.runtime
     caller = await authenticate(request)
-    pairs = request.query_params.multi_items()
-    unknown = sorted({key for key, _ in pairs} - QUERY_KEYS)
-    if unknown:
-        raise InvalidQuery(f"unknown query parameters {unknown}; allowed: {sorted(QUERY_KEYS)}")
+    pairs = query_pairs(request)
     uuid = request.path_params.get("uuid")
     if uuid is not None:
         pairs = [*pairs, ("q", f"uuid={uuid}")]
@@ -152,15 +150,27 @@ async def types(request: Request) -> Response:
             return pool_type_support(session)
 
     supported, unsupported = await run_in_threadpool(run)
-    return JSONResponse({"primaryStorageTypes": supported, "unsupported": unsupported})
+    # ZStack's reply (types=primaryStorageTypes) in ZStack's type names; volplane adds
+    # why the others cannot run here.
+    return JSONResponse(
+        {
+            "types": [shown(POOL_TYPE_NAMES, kind) for kind in supported],
+            "unsupported": {shown(POOL_TYPE_NAMES, k): why for k, why in unsupported.items()},
+        }
+    )
 
 
 async def strategies(request: Request) -> Response:
     await authenticate(request)
-    return JSONResponse({"primaryStorageAllocatorStrategies": ALLOCATOR_STRATEGIES})
+    return JSONResponse({"strategies": ALLOCATOR_STRATEGIES})
 
 
-pool_actions = actions_endpoint(_ACTIONS, name="pool_actions")
+# ZStack's SyncPrimaryStorageCapacity names the path's uuid primaryStorageUuid.
+pool_actions = actions_endpoint(
+    _ACTIONS,
+    name="pool_actions",
+    path_fields={"syncPrimaryStorageCapacity": {"uuid": "primaryStorageUuid"}},
+)
 
 
 delete_pool = delete_endpoint(DELETE_PRIMARY_STORAGE, name="delete_pool")
@@ -169,14 +179,14 @@ delete_pool = delete_endpoint(DELETE_PRIMARY_STORAGE, name="delete_pool")
 attach = attachment_endpoint(
     ATTACH_PRIMARY_STORAGE_TO_CLUSTER,
     name="attach",
-    resource=("pool", "primaryStorageUuid"),
-    target=("cluster", "clusterUuid"),
+    resource=("primaryStorageUuid", "primaryStorageUuid"),
+    target=("clusterUuid", "clusterUuid"),
 )
 detach = attachment_endpoint(
     DETACH_PRIMARY_STORAGE_FROM_CLUSTER,
     name="detach",
-    resource=("pool", "primaryStorageUuid"),
-    target=("cluster", "clusterUuid"),
+    resource=("primaryStorageUuid", "primaryStorageUuid"),
+    target=("clusterUuid", "clusterUuid"),
 )
 
 
@@ -189,8 +199,14 @@ ROUTES = [
     Route("/v1/primary-storage/{kind}", add_primary_storage, methods=["POST"]),
     Route("/v1/primary-storage/{uuid}", delete_pool, methods=["DELETE"]),
     Route("/v1/primary-storage/{uuid}/actions", pool_actions, methods=["PUT"]),
-    Route("/v1/clusters/{cluster}/primary-storage/{pool}", attach, methods=["POST"]),
-    Route("/v1/clusters/{cluster}/primary-storage/{pool}", detach, methods=["DELETE"]),
+    Route(
+        "/v1/clusters/{clusterUuid}/primary-storage/{primaryStorageUuid}", attach, methods=["POST"]
+    ),
+    Route(
+        "/v1/clusters/{clusterUuid}/primary-storage/{primaryStorageUuid}",
+        detach,
+        methods=["DELETE"],
+    ),
 ]
 
 QUERYABLE = [
@@ -204,7 +220,8 @@ QUERYABLE = [
                 ("description", PrimaryStorage.description, S),
                 ("zoneUuid", PrimaryStorage.zone_uuid, S),
                 ("hostUuid", PrimaryStorage.host_uuid, S),
-                ("type", PrimaryStorage.type, S),
+                ("type", PrimaryStorage.type, S, POOL_TYPE_NAMES),
+                ("poolType", PrimaryStorage.type, S),
                 ("url", PrimaryStorage.url, S),
                 ("mountPath", PrimaryStorage.mount_path, S),
                 ("state", PrimaryStorage.state, S),

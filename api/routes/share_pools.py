@@ -40,6 +40,7 @@ from schemas.infra import Host
 from schemas.infra_inventories import host_inventory
 from schemas.infra_requests import HOST_POOL_TYPES
 from schemas.tables import Zone, new_uuid, utcnow
+from schemas.zstack_wire import POOL_TYPE_NAMES, shown
 from volplane import global_config
 from volplane.catalog.primary_storage import (
     ADD_PRIMARY_STORAGE,
@@ -280,7 +281,8 @@ async def create_pool(request: Request) -> Response:
     initial = {
         "uuid": uuid,
         "name": body.pool_name,
-        "type": params["type"],
+        "type": shown(POOL_TYPE_NAMES, params["type"]),
+        "poolType": params["type"],
         "url": params["url"],
         "zoneUuid": body.zone_uuid,
         "hostUuid": params.get("hostUuid"),

@@ -112,7 +112,8 @@ def _initial_volume(
     inventory = {
         "uuid": uuid,
         "name": name,
-        "type": "block",
+        "type": "Data",
+        "kind": "block",
         "primaryStorageUuid": pool.uuid,
         "size": size,
         "actualSize": 0,
@@ -271,7 +272,8 @@ async def delete_volume(request: Request) -> Response:
         request,
         caller,
         DELETE_VOLUME,
-        {"uuid": body.volume_uuid, "force": body.force},
+        # The share-storage product has no recycle bin: its delete is ZStack's Direct.
+        {"uuid": body.volume_uuid, "force": body.force, "deletionPolicy": "Direct"},
         resource_uuid=body.volume_uuid,
         raw_body=body.model_dump(),
         data=_volume_data(None),
@@ -711,7 +713,8 @@ async def list_backups(request: Request) -> Response:
             else []
         ),
         *(
-            [("q", f"createDate<={body.filter_end_time * 1000}")]
+            # Ctime is whole seconds: the window ends with the end second's last instant.
+            [("q", f"createDate<{(body.filter_end_time + 1) * 1000}")]
             if body.filter_end_time is not None
             else []
         ),

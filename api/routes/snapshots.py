@@ -15,8 +15,8 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import action_params, read_json
-from api.handlers import create_endpoint
-from api.listing import QUERY_KEYS, list_collection, project
+from api.handlers import create_endpoint, known_query
+from api.listing import list_collection, project, query_pairs
 from api.query import (
     QueryableResource,
     QueryRelation,
@@ -24,7 +24,7 @@ from api.query import (
     parse_query,
     run_query,
 )
-from api.resources import D, I, S, fields, query_registry
+from api.resources import B, D, I, S, fields, query_registry
 from api.routes.volumes import snapshot_volume_uuid
 from api.submit import submit
 from schemas.inventories import iso
@@ -36,7 +36,7 @@ from volplane.catalog.snapshots import (
     REVERT_VOLUME_FROM_SNAPSHOT,
     UPDATE_VOLUME_SNAPSHOT,
 )
-from volplane.errors import InvalidQuery, ResourceNotFound
+from volplane.errors import ResourceNotFound
 from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.snapshot_tree import SnapshotNode, VolumeTree, tree_view
@@ -49,7 +49,7 @@ _ACTIONS: dict[str, Operation[Any]] = {
 
 
 create_snapshot = create_endpoint(
-    CREATE_VOLUME_SNAPSHOT, name="create_snapshot", from_path={"uuid": "volumeUuid"}
+    CREATE_VOLUME_SNAPSHOT, name="create_snapshot", from_path={"volumeUuid": "volumeUuid"}
 )
 
 
@@ -76,13 +76,14 @@ async def _submit_on_snapshot(
 async def snapshot_actions(request: Request) -> Response:
     caller = await authenticate(request)
     body = await read_json(request)
-    action, params = action_params(body, set(_ACTIONS))
+    action, params = action_params(body, set(_ACTIONS), path=request.path_params)
     return await _submit_on_snapshot(request, caller, _ACTIONS[action], params, body)
 
 
 async def delete_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
-    query = dict(request.query_params)
+    query = known_query(request, DELETE_VOLUME_SNAPSHOT)
+    query.pop("volumeUuid", None)  # found from the snapshot, never the client's to say
     return await _submit_on_snapshot(request, caller, DELETE_VOLUME_SNAPSHOT, query, query)
 
 
@@ -91,10 +92,7 @@ async def list_trees(request: Request) -> Response:
     volume that has snapshots, with its tree (see ``volplane.snapshot_tree.tree_view``)."""
     runtime: Runtime = request.app.state.runtime
     caller = await authenticate(request)
-    pairs = request.query_params.multi_items()
-    unknown = sorted({key for key, _ in pairs} - QUERY_KEYS)
-    if unknown:
-        raise InvalidQuery(f"unknown query parameters {unknown}; allowed: {sorted(QUERY_KEYS)}")
+    pairs = query_pairs(request)
     uuid = request.path_params.get("uuid")
     if uuid is not None:
         pairs = [*pairs, ("q", f"uuid={uuid}")]
@@ -136,16 +134,22 @@ def _tree_inventory(volume: Volume, snapshots: list[VolumeSnapshot]) -> dict[str
         base_path=volume.base_path,
         snapshots=[SnapshotNode(s.uuid, s.parent_uuid, s.install_path) for s in snapshots],
     )
+    roots = tree_view(tree, {s.uuid: snapshot_inventory(s) for s in snapshots})
+    # ZStack's VolumeSnapshotTreeInventory: ``tree`` is the root leaf. A volume here
+    # has one tree, rooted in its first snapshot.
     return {
         **_tree_row(volume),
         "current": True,
+        "status": "Completed",
+        "tree": roots[0] if roots else None,
         "currentSnapshotUuid": volume.current_snapshot_uuid,
-        "tree": tree_view(tree, {s.uuid: snapshot_inventory(s) for s in snapshots}),
+        "createDate": iso(volume.create_date),
+        "lastOpDate": iso(volume.last_op_date),
     }
 
 
 ROUTES = [
-    Route("/v1/volumes/{uuid}/volume-snapshots", create_snapshot, methods=["POST"]),
+    Route("/v1/volumes/{volumeUuid}/volume-snapshots", create_snapshot, methods=["POST"]),
     Route("/v1/volume-snapshots/trees", list_trees, methods=["GET"]),
     Route("/v1/volume-snapshots/trees/{uuid}", list_trees, methods=["GET"]),
     Route("/v1/volume-snapshots", list_snapshots, methods=["GET"]),
@@ -164,6 +168,8 @@ QUERYABLE = [
                 ("name", VolumeSnapshot.name, S),
                 ("description", VolumeSnapshot.description, S),
                 ("volumeUuid", VolumeSnapshot.volume_uuid, S),
+                ("treeUuid", VolumeSnapshot.volume_uuid, S),
+                ("latest", VolumeSnapshot.latest, B),  # type: ignore[attr-defined]
                 ("accountUuid", VolumeSnapshot.account_uuid, S),
                 ("primaryStorageUuid", VolumeSnapshot.primary_storage_uuid, S),
                 ("parentUuid", VolumeSnapshot.parent_uuid, S),

@@ -17,15 +17,18 @@ from api.query import QueryableResource, QueryRelation
 from api.resources import D, F, I, S, fields
 from api.submit import submit
 from schemas.infra import PrimaryStorage
-from schemas.storage import Volume, VolumeSnapshot
+from schemas.storage import DiskOffering, Volume, VolumeSnapshot
 from schemas.storage_inventories import volume_inventory
+from schemas.zstack_wire import VOLUME_TYPE_NAMES
 from volplane.catalog.clones import CREATE_DATA_VOLUME_FROM_VOLUME_SNAPSHOT
 from volplane.catalog.manage import UNMANAGE_VOLUME
 from volplane.catalog.volumes import (
     CHANGE_VOLUME_STATE,
     CREATE_DATA_VOLUME,
     DELETE_VOLUME,
+    EXPUNGE_DATA_VOLUME,
     FLATTEN_VOLUME,
+    RECOVER_DATA_VOLUME,
     RESIZE_DATA_VOLUME,
     SYNC_VOLUME_SIZE,
     UPDATE_VOLUME,
@@ -41,6 +44,8 @@ _ACTIONS: dict[str, Operation[Any]] = {
     "syncVolumeSize": SYNC_VOLUME_SIZE,
     "flattenVolume": FLATTEN_VOLUME,
     "changeVolumeState": CHANGE_VOLUME_STATE,
+    "recoverDataVolume": RECOVER_DATA_VOLUME,
+    "expungeDataVolume": EXPUNGE_DATA_VOLUME,
     "unmanageVolume": UNMANAGE_VOLUME,  # workers/operations/manage.py
 }
 
@@ -66,9 +71,9 @@ create_data_volume = create_endpoint(CREATE_DATA_VOLUME, name="create_data_volum
 async def create_from_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     body = await read_json(request)
-    snapshot_uuid = request.path_params["snapshotUuid"]
+    snapshot_uuid = request.path_params["volumeSnapshotUuid"]
     params: dict[str, Any] = {
-        **create_params(body),
+        **create_params(body, path=request.path_params),
         "snapshotUuid": snapshot_uuid,
         "sourceVolumeUuid": await snapshot_volume_uuid(request, caller, snapshot_uuid),
     }
@@ -96,7 +101,7 @@ async def resize_action(request: Request) -> Response:
     """ZStack's ``PUT /v1/volumes/data/resize/{uuid}/actions {"resizeDataVolume": ...}``."""
     caller = await authenticate(request)
     body = await read_json(request)
-    _, params = action_params(body, {"resizeDataVolume"})
+    _, params = action_params(body, {"resizeDataVolume"}, path=request.path_params)
     uuid = request.path_params["uuid"]
     return await submit(
         request,
@@ -114,7 +119,7 @@ delete_volume = delete_endpoint(DELETE_VOLUME, name="delete_volume")
 ROUTES = [
     Route("/v1/volumes/data", create_data_volume, methods=["POST"]),
     Route(
-        "/v1/volumes/data/from/volume-snapshots/{snapshotUuid}",
+        "/v1/volumes/data/from/volume-snapshots/{volumeSnapshotUuid}",
         create_from_snapshot,
         methods=["POST"],
     ),
@@ -134,7 +139,9 @@ QUERYABLE = [
                 ("uuid", Volume.uuid, S),
                 ("name", Volume.name, S),
                 ("description", Volume.description, S),
-                ("type", Volume.type, S),
+                ("type", Volume.type, S, VOLUME_TYPE_NAMES),
+                ("kind", Volume.type, S),
+                ("diskOfferingUuid", Volume.disk_offering_uuid, S),
                 ("format", Volume.format, S),
                 ("primaryStorageUuid", Volume.primary_storage_uuid, S),
                 ("hostUuid", Volume.host_uuid, S),
@@ -160,6 +167,9 @@ QUERYABLE = [
                 ),
                 "snapshots": QueryRelation(
                     "snapshots", "volumeSnapshot", Volume.uuid, VolumeSnapshot.volume_uuid
+                ),
+                "diskOffering": QueryRelation(
+                    "diskOffering", "diskOffering", Volume.disk_offering_uuid, DiskOffering.uuid
                 ),
                 "parentSnapshot": QueryRelation(
                     "parentSnapshot",

@@ -79,7 +79,7 @@ class PoolContext:
 
 
 def share_pool(inventory: Mapping[str, Any], context: PoolContext) -> dict[str, Any]:
-    pool_type = str(inventory["type"])
+    pool_type = str(inventory["poolType"])
     ip, source = split_source(pool_type, str(inventory["url"]))
     own_host = inventory.get("hostUuid")
     if own_host:
@@ -125,8 +125,9 @@ class VolumeContext:
 
 
 def volume_event_state(status: str) -> int:
-    """0 ready, 1 creating, 2 deleting, 3 error."""
-    return {"Ready": 0, "Creating": 1, "Deleting": 2}.get(status, 3)
+    """0 ready, 1 creating, 2 deleting (a ZStack-deleted volume waiting to be expunged
+    too), 3 error."""
+    return {"Ready": 0, "Creating": 1, "Deleting": 2, "Deleted": 2}.get(status, 3)
 
 
 def share_volume(inventory: Mapping[str, Any], context: VolumeContext) -> dict[str, Any]:
@@ -135,7 +136,7 @@ def share_volume(inventory: Mapping[str, Any], context: VolumeContext) -> dict[s
         "UUID": inventory["uuid"],
         "Name": inventory["name"],
         "NamespaceUUID": "",
-        "Type": inventory.get("type") or "block",
+        "Type": inventory.get("kind") or "block",
         "PoolUUID": inventory["primaryStorageUuid"],
         "Capacity": int(inventory.get("size") or 0),
         "Used": int(inventory.get("actualSize") or 0),

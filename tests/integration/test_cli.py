@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.agents import AgentProcess
 from tests.stack import ROOT, Stack, new_name
 
 
@@ -120,3 +121,94 @@ def test_watch_all_jobs_stops_after_max_events(cli: Cli) -> None:
         assert len(plain.splitlines()) == 1
     finally:
         cli.run("jobs", "cancel", slow["jobUuid"])
+
+
+def value(cli: Cli, *args: str) -> str:
+    return cli.run(*args, "-f", "value").stdout.strip()
+
+
+def test_every_resource_by_name_through_the_cli(
+    cli: Cli, agent: AgentProcess, tmp_path: Path
+) -> None:
+    """Zone to restore with the CLI alone, naming every resource instead of its uuid."""
+    cli.run("login", "--password", "password")
+    zone, cluster, host, pool, store = (new_name(p) for p in ("z", "c", "h", "p", "bs"))
+    cli.json("zone", "create", zone)
+    cli.json("cluster", "create", cluster, "--zone", zone)
+    added = cli.json(
+        "host", "add", host, "--cluster", cluster, "--ip", agent.host,
+        "--agent-port", str(agent.port), "--agent-token", agent.token,
+    )  # fmt: skip
+    assert added["status"] == "Connected"
+    (tmp_path / "pool").mkdir()
+    cli.json("primary-storage", "add", pool, "--host", host, "--path", str(tmp_path / "pool"),
+             "--cluster", cluster)  # fmt: skip
+    (tmp_path / "bs").mkdir()
+    cli.json("backup-storage", "add", store, "--host", host, "--path", str(tmp_path / "bs"))
+    cli.json("backup-storage", "attach", store, "--zone", zone)
+
+    volume = new_name("v")
+    made = cli.json("volume", "create", volume, "--size", "64M", "--pool", pool)
+    # Tables: whole uuids and sizes for people; -f value -c for scripts.
+    table = cli.run("volume", "show", volume).stdout
+    assert made["uuid"] in table and "64.0 MiB" in table
+    assert (
+        cli.run("volume", "show", volume, "-f", "value", "-c", "uuid").stdout.strip()
+        == (made["uuid"])
+    )
+    assert value(cli, "volume", "list", "-q", f"name={volume}", "-c", "size") == str(64 << 20)
+
+    snap = new_name("s")
+    cli.json("volume", "snapshot", volume, "--name", snap)
+    clone = cli.json("snapshot", "clone", snap, new_name("clone"), "--pool", pool)
+    assert clone["status"] == "Ready"
+    tree = cli.json("snapshot", "tree", volume)
+    assert tree["volumeUuid"] == made["uuid"]
+    backup = new_name("b")
+    assert (
+        cli.json("volume", "backup", volume, "--name", backup, "--storage", store)["name"] == backup
+    )
+    restored = cli.json("backup", "restore", backup, new_name("r"), "--pool", pool)
+    assert restored["status"] == "Ready" and restored["size"] == 64 << 20
+    named = {"cluster": cluster, "host": host, "primary-storage": pool}
+    named.update({"backup-storage": store, "backup": backup, "snapshot": snap})
+    for noun, name in named.items():
+        assert value(cli, noun, "list", "-q", f"name={name}", "-c", "name") == name
+
+    # A volume with snapshots is deleted only with --force.
+    refused = cli.run("volume", "delete", volume, expect=1)
+    assert "VOLPLANE.RESOURCE.1101" in refused.stderr
+    assert cli.json("volume", "delete", volume, "--force") == {}
+    assert "no volume named" in cli.run("volume", "show", volume, expect=2).stderr
+
+    # --no-wait prints the job as JSON, whatever the format.
+    started = json.loads(cli.run("zone", "create", new_name("z"), "--no-wait").stdout)
+    assert set(started) == {"jobUuid", "location"}
+
+
+def test_usage_errors_are_messages_with_status_2(cli: Cli) -> None:
+    no_terminal = subprocess.run(
+        [sys.executable, "-m", "volplane.cli", "login"],
+        env=cli.env, cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert no_terminal.returncode == 2, no_terminal.stderr
+    assert "VOLPLANE_PASSWORD" in no_terminal.stderr and "Traceback" not in no_terminal.stderr
+    cli.run("login", "--password", "password")
+    bad = cli.run("call", "POST", "/v1/volumes/data", "{bad json", expect=2)
+    assert "BODY is not JSON" in bad.stderr and "Traceback" not in bad.stderr
+    assert "no zone named" in cli.run("zone", "show", "no-such-zone", expect=2).stderr
+    assert "every job" in cli.run("jobs", "watch", "--help").stdout
+    # An empty list: headers only in a table, nothing at all for -f value.
+    empty = cli.run("zone", "list", "-q", "name=no-such-zone").stdout
+    assert "uuid" in empty and "0 item(s)" in empty
+    assert cli.run("zone", "list", "-q", "name=no-such-zone", "-f", "value").stdout == ""
+
+
+def test_the_client_package_imports_nothing_of_the_server() -> None:
+    probe = (
+        "import sys, client.cli, client.cli_resources\n"
+        "server = {'volplane', 'api', 'workers', 'drivers', 'schemas', 'migrations'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & server))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]", done.stderr

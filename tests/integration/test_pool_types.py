@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from schemas.zstack_wire import POOL_TYPE_NAMES
 from tests.agents import AgentProcess, running_agent
 from tests.infra import add_backup_storage, add_host, add_local_pool, create_cluster
 from tests.integration.test_backups import backup, restore, same_image
@@ -112,7 +113,7 @@ def test_storage_flow(production_stack: Stack, pool_under_test: PoolUnderTest) -
     t = pool_under_test
     pool_uuid = t.pool["uuid"]
     # The pool is connected and its capacity is the storage's own
-    assert t.pool["status"] == "Connected" and t.pool["type"] == t.kind
+    assert t.pool["status"] == "Connected" and t.pool["type"] == POOL_TYPE_NAMES[t.kind]
     root = t.pool["mountPath"]
     total, _ = t.statvfs()
     assert t.pool["totalCapacity"] == total
@@ -141,7 +142,7 @@ def test_storage_flow(production_stack: Stack, pool_under_test: PoolUnderTest) -
     assert holds(linked["installPath"], 0xCD)
 
     # A full clone of s2
-    full = inventory(clone(admin, s2["uuid"], linked=False))
+    full = inventory(clone(admin, s2["uuid"], linked=False, pool_uuid=pool_uuid))
     assert chain(full["installPath"]) == [full["installPath"]] and holds(full["installPath"], 0xCD)
 
     # Deleting s2 (a leaf), then s1 (under the head: merged), keeps what the volume reads

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from schemas.agent import DiskConnectArgs
+from schemas.zstack_wire import POOL_TYPE_NAMES, shown
 from tests.agents import AgentProcess, running_agent
 from tests.infra import add_host, add_local_pool, create_cluster, infrastructure
 from tests.integration.test_clusters_hosts import error_code, one
@@ -71,7 +72,11 @@ def test_local_pool_lifecycle(production_stack: Stack, tmp_path: Path) -> None:
     with running_agent(tmp_path / "h") as agent:
         infra = infrastructure(admin, agent, tmp_path)
         pool = infra.pool
-        assert pool["type"] == "local-storage" and pool["status"] == "Connected"
+        assert (
+            pool["type"] == "LocalStorage"
+            and pool["poolType"] == "local-storage"
+            and pool["status"] == "Connected"
+        )
         assert pool["attachedClusterUuids"] == [infra.cluster["uuid"]]
         total, available = statvfs(pool["mountPath"])
         assert pool["totalCapacity"] == total == pool["totalPhysicalCapacity"]
@@ -159,12 +164,14 @@ def test_types_list_what_hosts_can_run(production_stack: Stack, tmp_path: Path) 
         add_host(admin, agent)
         answer = admin.get("/v1/primary-storage/types").json()
         facts = agent.client().facts()
-        assert set(answer["primaryStorageTypes"]) >= set(facts.pool_types)
+        # ZStack's reply keys and type names (GetPrimaryStorageTypes: types=...).
+        assert set(answer["types"]) >= {shown(POOL_TYPE_NAMES, t) for t in facts.pool_types}
+        assert "LocalStorage" in answer["types"]
         for kind, reason in facts.unsupported_pool_types.items():
-            assert kind not in answer["primaryStorageTypes"]
-            assert reason in answer["unsupported"][kind]
+            assert shown(POOL_TYPE_NAMES, kind) not in answer["types"]
+            assert reason in answer["unsupported"][shown(POOL_TYPE_NAMES, kind)]
         strategies = admin.get("/v1/primary-storage/allocators/strategies").json()
-        assert "LocalStorageAllocatorStrategy" in strategies["primaryStorageAllocatorStrategies"]
+        assert "LocalStorageAllocatorStrategy" in strategies["strategies"]
         if "nfs" in facts.unsupported_pool_types:
             zone = admin.create_zone()
             refused = add_pool(admin, "nfs", zoneUuid=zone["uuid"], url="nfs.example:/export")

@@ -46,7 +46,7 @@ def test_revert_brings_the_data_back_and_keeps_later_snapshots(admin: Client, in
     assert reverted.status_code == 200, reverted.text
     assert holds(head, 0xAB)
     assert get_volume(admin, vol["uuid"])["currentSnapshotUuid"] == first["uuid"]
-    root = tree_of(admin, vol["uuid"])["tree"][0]
+    root = tree_of(admin, vol["uuid"])["tree"]
     assert root["uuid"] == first["uuid"]
     assert [kid["uuid"] for kid in root["children"]] == [second["uuid"], "head"]
     assert holds(second["primaryStorageInstallPath"], 0xCD), "the later snapshot is a branch"
@@ -125,4 +125,6 @@ def test_refusals_have_clear_codes(admin: Client, infra: Infra) -> None:
     )
     assert updated["name"] == "kept"
     missing = admin.call("DELETE", f"/v1/volume-snapshots/{job_uuid()}")
-    assert error_code(missing) == "VOLPLANE.RESOURCE.1001"
+    assert missing.status_code == 200 and missing.json() == {}, (
+        "ZStack: deleting what is gone succeeds"
+    )

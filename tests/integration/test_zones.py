@@ -74,9 +74,11 @@ def test_operation_on_missing_zone_fails_with_resource_code(stack: Stack) -> Non
 def test_a_uuid_in_the_query_string_cannot_redirect_a_delete(stack: Stack) -> None:
     admin = stack.login()
     target, bystander = admin.create_zone(), admin.create_zone()
-    deleted = admin.call(
+    refused = admin.request(
         "DELETE", f"/v1/zones/{target['uuid']}", params={"uuid": bystander["uuid"]}
     )
+    assert refused.status_code == 400, refused.text
+    deleted = admin.call("DELETE", f"/v1/zones/{target['uuid']}", params={"uuid": target["uuid"]})
     assert deleted.status_code == 200, deleted.text
     assert admin.get(f"/v1/zones/{target['uuid']}").status_code == 404
     assert admin.get(f"/v1/zones/{bystander['uuid']}").status_code == 200

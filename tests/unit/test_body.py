@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from api.body import action_params, create_params
+from api.body import action_params, create_params, without_path_echo
 from api.json_body import loads, nesting_depth
 from volplane.errors import BodyTooDeep, InvalidJSON, InvalidParameter, UnknownAction
 
 
 def test_create_params_fold_in_tags() -> None:
     body = {"params": {"name": "z"}, "systemTags": ["a"], "userTags": ["b"]}
-    assert create_params(body) == {"name": "z", "systemTags": ["a"], "userTags": ["b"]}
+    assert create_params(body, path={}) == {"name": "z", "systemTags": ["a"], "userTags": ["b"]}
+
+
+def test_tags_inside_params_as_zstack_sdks_send_them_are_kept() -> None:
+    body = {"params": {"name": "z", "systemTags": ["a"], "userTags": ["b"]}}
+    assert create_params(body, path={}) == {"name": "z", "systemTags": ["a"], "userTags": ["b"]}
 
 
 @pytest.mark.parametrize(
@@ -20,21 +25,49 @@ def test_create_params_fold_in_tags() -> None:
 )
 def test_create_params_refuse_malformed(body: dict) -> None:
     with pytest.raises(InvalidParameter):
-        create_params(body)
+        create_params(body, path={})
+
+
+def test_a_path_parameter_repeated_in_the_body_is_dropped_when_equal() -> None:
+    body = {"params": {"volumeSnapshotUuid": "s1", "name": "c"}}
+    assert create_params(body, path={"volumeSnapshotUuid": "s1"}) == {"name": "c"}
+
+
+def test_a_path_parameter_repeated_with_another_value_is_refused() -> None:
+    body = {"params": {"volumeSnapshotUuid": "s2", "name": "c"}}
+    with pytest.raises(InvalidParameter, match="volumeSnapshotUuid"):
+        create_params(body, path={"volumeSnapshotUuid": "s1"})
+
+
+def test_unknown_fields_beside_a_repeated_path_parameter_stay() -> None:
+    # Left for the request model to refuse: only the path's own parameters go.
+    assert without_path_echo({"uuid": "u", "typo": 1}, {"uuid": "u"}) == {"typo": 1}
 
 
 def test_action_params() -> None:
-    assert action_params({"updateZone": {"name": "x"}, "userTags": []}, {"updateZone"}) == (
-        "updateZone",
-        {"name": "x"},
+    assert action_params(
+        {"updateZone": {"name": "x"}, "userTags": []}, {"updateZone"}, path={}
+    ) == ("updateZone", {"name": "x"})
+    assert action_params({"cancelApiJob": None}, {"cancelApiJob"}, path={}) == (
+        "cancelApiJob",
+        {},
     )
-    assert action_params({"cancelApiJob": None}, {"cancelApiJob"}) == ("cancelApiJob", {})
     with pytest.raises(UnknownAction):
-        action_params({"a": {}, "b": {}}, {"a", "b"})
+        action_params({"a": {}, "b": {}}, {"a", "b"}, path={})
     with pytest.raises(UnknownAction):
-        action_params({"nope": {}}, {"a"})
+        action_params({"nope": {}}, {"a"}, path={})
     with pytest.raises(InvalidParameter):
-        action_params({"a": 5}, {"a"})
+        action_params({"a": 5}, {"a"}, path={})
+
+
+def test_action_params_drop_the_repeated_uuid_under_the_actions_own_name() -> None:
+    body = {"syncPrimaryStorageCapacity": {"primaryStorageUuid": "p"}}
+    renames = {"syncPrimaryStorageCapacity": {"uuid": "primaryStorageUuid"}}
+    assert action_params(
+        body, {"syncPrimaryStorageCapacity"}, path={"uuid": "p"}, path_fields=renames
+    ) == ("syncPrimaryStorageCapacity", {})
+    with pytest.raises(InvalidParameter):
+        action_params({"updateZone": {"uuid": "other"}}, {"updateZone"}, path={"uuid": "p"})
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,16 @@ from volplane.jobs import (
 )
 
 
-def test_accepts_v4_uuid_without_dashes() -> None:
-    value = uuid.uuid4().hex
+@pytest.mark.parametrize(
+    "value", [uuid.uuid4().hex, uuid.uuid1().hex, uuid.uuid5(uuid.NAMESPACE_DNS, "x").hex]
+)
+def test_accepts_any_uuid_version_as_32_hex_digits(value: str) -> None:
     assert validate_job_uuid(value) == value
+
+
+def test_upper_case_hex_is_kept_in_lower_case() -> None:
+    value = uuid.uuid1().hex
+    assert validate_job_uuid(value.upper()) == value
 
 
 @pytest.mark.parametrize(
@@ -30,12 +37,11 @@ def test_accepts_v4_uuid_without_dashes() -> None:
     [
         "",
         "x" * 32,
-        uuid.uuid4().hex.upper(),
         str(uuid.uuid4()),
-        uuid.uuid1().hex,  # not version 4
         uuid.uuid4().hex + "0",
         uuid.uuid4().hex[:31],
-        "d825b1a26f4e474b0c59306081920ff2",  # wrong variant nibble
+        "g" + uuid.uuid4().hex[1:],
+        uuid.uuid4().hex + "\n",
     ],
 )
 def test_rejects_anything_else(value: str) -> None:

@@ -139,7 +139,8 @@ def test_pool_inventory_becomes_the_seed_pool() -> None:
     inventory = {
         "uuid": "p" * 32,
         "name": "nfs1",
-        "type": "nfs",
+        "type": "NFS",  # ZStack's name; the share dialect reads volplane's own
+        "poolType": "nfs",
         "url": "10.30.10.115:/exports/data",
         "zoneUuid": "z" * 32,
         "hostUuid": None,

@@ -12,3 +12,6 @@ SYNC_VOLUME_SIZE = Operation("SyncVolumeSize", rq.VolumeRef, "Volume")
 UPDATE_VOLUME = Operation("UpdateVolume", rq.UpdateVolume, "Volume")
 CHANGE_VOLUME_STATE = Operation("ChangeVolumeState", rq.ChangeVolumeState, "Volume")
 FLATTEN_VOLUME = Operation("FlattenVolume", rq.VolumeRef, "Volume")
+# ZStack's deletion lifecycle (volume.deletionPolicy Delay): see volplane/zstack_config.py.
+EXPUNGE_DATA_VOLUME = Operation("ExpungeDataVolume", rq.VolumeRef, "Volume")
+RECOVER_DATA_VOLUME = Operation("RecoverDataVolume", rq.VolumeRef, "Volume")

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from schemas.tables import Account, Session, new_uuid, utcnow
-from volplane.errors import InvalidCredentials, SessionExpired, SessionInvalid
+from volplane.errors import InvalidCredentials, ResourceNotFound, SessionExpired, SessionInvalid
 from volplane.passwords import hash_password, sha512_hex, verify_password
 from volplane.store.results import affected
+from volplane.tenancy import may_act_for
 
 # Refreshing last_used on every call would turn every read into a write.
 _TOUCH_EVERY = timedelta(seconds=30)
@@ -90,6 +91,34 @@ class AccountStore:
         with self.sessions() as db:
             db.execute(delete(Session).where(Session.uuid == session_uuid))
             db.commit()
+
+    def is_valid(self, session_uuid: str) -> bool:
+        """Whether the session exists and has not expired (ZStack's ValidateSession)."""
+        with self.sessions() as db:
+            expired = db.scalar(select(Session.expired_date).where(Session.uuid == session_uuid))
+        return expired is not None and expired > utcnow()
+
+    def renew(self, session_uuid: str, *, seconds: float | None, caller: Caller) -> Session:
+        """Moves the session's expiry to ``seconds`` from now (the configured session
+        timeout when None); ZStack's RenewSession. Only its own account or an admin may."""
+        self._cache.pop(session_uuid, None)
+        now = utcnow()
+        with self.sessions() as db:
+            session = db.get(Session, session_uuid)
+            if (
+                session is None
+                or session.expired_date <= now
+                or not may_act_for(caller, session.account_uuid)
+            ):
+                raise ResourceNotFound(f"session {session_uuid} does not exist or expired")
+            session.last_used = now
+            session.expired_date = now + (
+                self.session_timeout if seconds is None else timedelta(seconds=seconds)
+            )
+            db.commit()
+            db.refresh(session)
+            db.expunge(session)
+            return session
 
     def resolve(self, session_uuid: str) -> Caller:
         """The caller behind a session; slides the session's expiry forward."""

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
-from schemas.tables import utcnow
+from schemas.tables import to_millisecond, utcnow
 from volplane.db import closed_by_server
 from volplane.errors import DatabaseUnavailable, JobUUIDConflict
 from volplane.jobs import UNFINISHED_STATES
@@ -128,7 +128,7 @@ class AsyncJobWriter:
     async def _write(
         self, conn: psycopg.AsyncConnection[Any], batch: list[NewJob]
     ) -> list[Submission | JobUUIDConflict] | None:
-        now = utcnow()
+        now = to_millisecond(utcnow())  # as UTCDateTime stores every other date
         chosen = [new.uuid for new in batch if new.uuid_from_client]
         try:
             known: dict[str, tuple[str, str]] = {}

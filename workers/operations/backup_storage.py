@@ -24,7 +24,7 @@ from volplane.errors import (
 )
 from volplane.store.tags import add_tags, delete_tags
 from workers.context import JobContext, Runs
-from workers.operations.common import get_or_404
+from workers.operations.common import absent_is_deleted, get_or_404
 from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 
 IMAGE_STORE = "ImageStoreBackupStorage"
@@ -164,5 +164,5 @@ RUNS: Runs = {
     catalog.RECONNECT_BACKUP_STORAGE: reconnect,
     catalog.CHANGE_BACKUP_STORAGE_STATE: change_state,
     catalog.UPDATE_BACKUP_STORAGE: update,
-    catalog.DELETE_BACKUP_STORAGE: delete_backup_storage,
+    catalog.DELETE_BACKUP_STORAGE: absent_is_deleted(BackupStorage, delete_backup_storage),
 }

@@ -49,6 +49,7 @@ from volplane.errors import (
 from volplane.store.tags import add_tags, delete_tags
 from volplane.tenancy import get_visible
 from workers.context import JobContext, Runs
+from workers.operations.common import absent_is_deleted
 from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import refresh_allocated
 from workers.operations.volumes import (
@@ -371,6 +372,6 @@ def restore_backup(ctx: JobContext, req: rq.CreateDataVolumeFromBackup) -> dict[
 
 RUNS: Runs = {
     catalog.CREATE_VOLUME_BACKUP: create_backup,
-    catalog.DELETE_VOLUME_BACKUP: delete_backup,
+    catalog.DELETE_VOLUME_BACKUP: absent_is_deleted(VolumeBackup, delete_backup),
     catalog.CREATE_DATA_VOLUME_FROM_VOLUME_BACKUP: restore_backup,
 }

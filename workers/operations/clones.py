@@ -37,6 +37,7 @@ from volplane.catalog import clones as catalog
 from volplane.errors import (
     DuplicateResource,
     LinkedCloneAcrossPools,
+    ResourceInState,
     ResourceNotFound,
     VolplaneError,
 )
@@ -65,6 +66,8 @@ def create_from_snapshot(ctx: JobContext, req: rq.CreateDataVolumeFromSnapshot) 
     assert uuid is not None
     snapshot = visible_snapshot(ctx, req.snapshotUuid, req.sourceVolumeUuid)
     source = visible_volume(ctx, snapshot.volume_uuid)
+    if source.status == VolumeStatus.DELETED:
+        raise ResourceInState(f"volume {source.uuid} is Deleted; recover it first")
     source_pool = pool_of(ctx, source)
     if req.linked:
         return _linked_clone(ctx, req, uuid, snapshot, source_pool)

@@ -15,7 +15,7 @@ from volplane.catalog import clusters as catalog
 from volplane.errors import DuplicateResource, ResourceInUse
 from volplane.store.tags import add_tags, delete_tags
 from workers.context import JobContext, Runs
-from workers.operations.common import get_or_404
+from workers.operations.common import absent_is_deleted, get_or_404
 
 
 def create_cluster(ctx: JobContext, req: rq.CreateCluster) -> dict[str, Any]:
@@ -74,5 +74,5 @@ RUNS: Runs = {
     catalog.CREATE_CLUSTER: create_cluster,
     catalog.UPDATE_CLUSTER: update_cluster,
     catalog.CHANGE_CLUSTER_STATE: change_cluster_state,
-    catalog.DELETE_CLUSTER: delete_cluster,
+    catalog.DELETE_CLUSTER: absent_is_deleted(Cluster, delete_cluster),
 }

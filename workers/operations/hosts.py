@@ -37,7 +37,7 @@ from volplane.errors import (
 from volplane.store.tags import add_tags, delete_tags
 from workers.context import JobContext, Runs
 from workers.operations.backup_storage import connect_backup_storage
-from workers.operations.common import get_or_404
+from workers.operations.common import absent_is_deleted, get_or_404
 from workers.operations.host_access import agent_of
 from workers.operations.host_deploy import deploy_agent, undeploy_agent
 from workers.operations.primary_storage import (
@@ -232,5 +232,5 @@ RUNS: Runs = {
     catalog.RECONNECT_HOST: reconnect_host,
     catalog.CHANGE_HOST_STATE: change_host_state,
     catalog.UPDATE_HOST: update_host,
-    catalog.DELETE_HOST: delete_host,
+    catalog.DELETE_HOST: absent_is_deleted(Host, delete_host),
 }

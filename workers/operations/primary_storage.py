@@ -40,7 +40,7 @@ from volplane.errors import (
 from volplane.store.infra import pool_type_support
 from volplane.store.tags import add_tags, delete_tags
 from workers.context import JobContext, Runs
-from workers.operations.common import get_or_404
+from workers.operations.common import absent_is_deleted, get_or_404
 from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 
 STATE_OF_EVENT = {"enable": "Enabled", "disable": "Disabled", "maintain": "Maintenance"}
@@ -446,5 +446,5 @@ RUNS: Runs = {
     catalog.SYNC_PRIMARY_STORAGE_CAPACITY: sync_capacity,
     catalog.CHANGE_PRIMARY_STORAGE_STATE: change_state,
     catalog.UPDATE_PRIMARY_STORAGE: update_primary_storage,
-    catalog.DELETE_PRIMARY_STORAGE: delete_primary_storage,
+    catalog.DELETE_PRIMARY_STORAGE: absent_is_deleted(PrimaryStorage, delete_primary_storage),
 }

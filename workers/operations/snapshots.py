@@ -27,6 +27,7 @@ from volplane.snapshot_tree import Overlay, Rename, plan_create, plan_delete, pl
 from volplane.store.tags import add_tags, delete_tags
 from volplane.tenancy import get_visible, not_found
 from workers.context import JobContext, Runs
+from workers.operations.common import absent_is_deleted
 from workers.operations.volumes import (
     agent_for_pool,
     check_allocate,
@@ -171,6 +172,6 @@ def update_snapshot(ctx: JobContext, req: rq.UpdateVolumeSnapshot) -> dict[str, 
 RUNS: Runs = {
     catalog.CREATE_VOLUME_SNAPSHOT: create_snapshot,
     catalog.REVERT_VOLUME_FROM_SNAPSHOT: revert_volume,
-    catalog.DELETE_VOLUME_SNAPSHOT: delete_snapshot,
+    catalog.DELETE_VOLUME_SNAPSHOT: absent_is_deleted(VolumeSnapshot, delete_snapshot),
     catalog.UPDATE_VOLUME_SNAPSHOT: update_snapshot,
 }

@@ -20,7 +20,7 @@ from drivers.client import AgentClient
 from schemas import storage_requests as rq
 from schemas.agent import ImageInfo
 from schemas.infra import PrimaryStorage
-from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
+from schemas.storage import DiskOffering, Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import volume_inventory
 from schemas.tables import utcnow
 from volplane import layout
@@ -29,7 +29,6 @@ from volplane.catalog import volumes as catalog
 from volplane.errors import (
     DriverCommandFailed,
     DuplicateResource,
-    InvalidParameter,
     InvalidStoragePath,
     NoPoolAvailable,
     ResourceInState,
@@ -53,7 +52,9 @@ from volplane.snapshot_tree import (
 from volplane.store.images import image_owners
 from volplane.store.tags import add_tags, delete_tags
 from volplane.tenancy import get_visible, may_see, visible
+from volplane.zstack_config import volume_deletion
 from workers.context import JobContext, Runs
+from workers.operations.common import absent_is_deleted
 from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import (
     capacity_of,
@@ -227,6 +228,16 @@ def done(ctx: JobContext, volume: Volume) -> dict[str, Any]:
 # --- operations --------------------------------------------------------------------
 
 
+def offered_size(ctx: JobContext, offering_uuid: str) -> int:
+    """The size of an enabled disk offering (ZStack refuses a disabled one)."""
+    offering = ctx.session.get(DiskOffering, offering_uuid)
+    if offering is None:
+        raise ResourceNotFound(f"disk offering {offering_uuid} does not exist")
+    if offering.state != "Enabled":
+        raise ResourceInState(f"disk offering {offering_uuid} is {offering.state}")
+    return offering.disk_size
+
+
 def pool_holding(ctx: JobContext, path: str) -> PrimaryStorage:
     """The pool open to the caller whose directory ``path`` names a file in."""
     holding = [
@@ -264,25 +275,27 @@ def backing_of(
 
 
 def create_data_volume(ctx: JobContext, req: rq.CreateDataVolume) -> dict[str, Any]:
-    """A new volume: empty (``diskSize``), or built on ``backingFile`` (see
-    ``volplane.backing`` for what it may name)."""
+    """A new volume: empty (``diskSize``, or the size of ZStack's ``diskOfferingUuid``,
+    which is recorded on the volume; an explicit diskSize wins, as in ZStack), or built
+    on ``backingFile`` (see ``volplane.backing`` for what it may name)."""
     uuid = ctx.resource_uuid
     assert uuid is not None
     if ctx.session.get(Volume, uuid) is not None:
         raise DuplicateResource(f"volume {uuid} already exists")
-    if req.diskSize is None and req.backingFile is None:
-        raise InvalidParameter("a data volume needs diskSize or backingFile")
+    size = req.diskSize or None
+    if req.diskOfferingUuid is not None:
+        size = size or offered_size(ctx, req.diskOfferingUuid)
     requested = req.primaryStorageUuid
     if req.backingFile is not None and requested is None:
         requested = pool_holding(ctx, req.backingFile).uuid
-    pool = choose_pool(ctx, requested, req.diskSize or 0)
+    pool = choose_pool(ctx, requested, size or 0)
     agent = agent_for_pool(ctx, pool, new_work=True)
     backing = None if req.backingFile is None else backing_of(ctx, agent, pool, req.backingFile)
     path = layout.head_path(pool.mount_path, uuid)
     info = agent.create_volume(
         ctx.op_id("create"),
         path,
-        size=req.diskSize,
+        size=size,
         backing_file=None if backing is None else backing.path,
     )
     try:
@@ -308,6 +321,7 @@ def create_data_volume(ctx: JobContext, req: rq.CreateDataVolume) -> dict[str, A
         base_path=None if backing is None else backing.path,
         parent_snapshot_uuid=None if backing is None else backing.parent_snapshot_uuid,
         status=VolumeStatus.READY,
+        disk_offering_uuid=req.diskOfferingUuid,
     )
     ctx.session.add(volume)
     add_tags(ctx.session, uuid, "Volume", system=req.systemTags, user=req.userTags)
@@ -340,10 +354,23 @@ def deletion_order(session: Session, volume: Volume) -> list[Volume]:
     return order
 
 
+Snapshots = dict[str, list[VolumeSnapshot]]  # each volume's snapshots, by volume uuid
+
+
 def delete_volume(ctx: JobContext, req: rq.DeleteVolume) -> dict[str, Any]:
-    """Refused with snapshots or linked clones unless ``force``: then the linked clones
-    (deepest first), each volume's head and its snapshots (children first) go, in order."""
+    """ZStack's DeleteDataVolume under its deletion policy (``volume.deletionPolicy``,
+    see ``volplane.zstack_config``): Delay makes the volume ``Deleted`` (recoverable,
+    holding its space until expunged), Direct removes it and its images, Never forgets
+    it and leaves its images in the pool.
+
+    Refused with snapshots or linked clones unless ``force``: then the linked clones
+    (deepest first) go with it. A forced delete of a volume still being made is Direct
+    whatever the policy (there is nothing to keep for a recovery yet).
+    """
     volume = visible_volume(ctx, req.uuid)
+    policy = req.deletionPolicy or volume_deletion(ctx.session, ctx.settings).policy
+    if volume.status == VolumeStatus.DELETED and policy == "Delay":
+        return {}
     victims = deletion_order(ctx.session, volume)
     snapshots = {v.uuid: snapshots_of(ctx.session, v.uuid) for v in victims}
     if not req.force and (len(victims) > 1 or snapshots[volume.uuid]):
@@ -361,10 +388,27 @@ def delete_volume(ctx: JobContext, req: rq.DeleteVolume) -> dict[str, Any]:
         # A forced delete may take a clone being made; its job then removes its image.
         if victim.status == VolumeStatus.CREATING and not req.force:
             raise ResourceInState(f"volume {victim.uuid} is being created; use force=true")
-    for victim in victims:
-        plan = plan_destroy(tree_of(victim, snapshots[victim.uuid]))
-        agent = agent_for_pool(ctx, pool_of(ctx, victim))
-        run_plan(ctx, agent, plan, prefix=f"del-{victim.uuid}-")
+    if any(v.status == VolumeStatus.CREATING for v in victims):
+        policy = "Direct"
+    if policy == "Delay":
+        now = utcnow()
+        for victim in victims:
+            victim.status = VolumeStatus.DELETED
+            victim.deleted_date = victim.last_op_date = now
+        ctx.session.flush()
+        return {}
+    if policy == "Never":
+        forget(ctx, victims, snapshots)
+        return {}
+    destroy(ctx, victims, snapshots)
+    return {}
+
+
+def forget(
+    ctx: JobContext, victims: list[Volume], snapshots: dict[str, list[VolumeSnapshot]]
+) -> None:
+    """Removes the volumes' rows and leaves their images: what is left in the pool can
+    be adopted again (manageable volumes). The pools' allocated capacity drops."""
     pools = sorted({v.primary_storage_uuid for v in victims})
     for victim in victims:
         for snapshot in snapshots[victim.uuid]:
@@ -375,7 +419,43 @@ def delete_volume(ctx: JobContext, req: rq.DeleteVolume) -> dict[str, Any]:
     for pool_uuid in pools:
         refresh_allocated(ctx.session, lock_pool(ctx, pool_uuid))
     ctx.session.flush()
+
+
+def destroy(
+    ctx: JobContext, victims: list[Volume], snapshots: dict[str, list[VolumeSnapshot]]
+) -> None:
+    """Removes the volumes' images (each head and its snapshots, children first), then
+    their rows."""
+    for victim in victims:
+        plan = plan_destroy(tree_of(victim, snapshots[victim.uuid]))
+        agent = agent_for_pool(ctx, pool_of(ctx, victim))
+        run_plan(ctx, agent, plan, prefix=f"del-{victim.uuid}-")
+    forget(ctx, victims, snapshots)
+
+
+def expunge_data_volume(ctx: JobContext, req: rq.VolumeRef) -> dict[str, Any]:
+    """ZStack's ExpungeDataVolume: a Deleted volume goes for good, with its snapshots
+    and the linked clones deleted with it. Refused while a live linked clone needs it."""
+    volume = visible_volume(ctx, req.uuid)
+    if volume.status != VolumeStatus.DELETED:
+        raise ResourceInState(f"volume {volume.uuid} is {volume.status}; only Deleted ones expunge")
+    victims = deletion_order(ctx.session, volume)
+    alive = [v.uuid for v in victims if v.status != VolumeStatus.DELETED]
+    if alive:
+        raise VolumeHasDependents(f"volume {volume.uuid} has live linked clones: {alive}")
+    destroy(ctx, victims, {v.uuid: snapshots_of(ctx.session, v.uuid) for v in victims})
     return {}
+
+
+def recover_data_volume(ctx: JobContext, req: rq.VolumeRef) -> dict[str, Any]:
+    """ZStack's RecoverDataVolume: a Deleted volume is Ready again. It held its space
+    while Deleted, so no capacity is asked again."""
+    volume = visible_volume(ctx, req.uuid)
+    if volume.status != VolumeStatus.DELETED:
+        raise ResourceInState(f"volume {volume.uuid} is {volume.status}; only Deleted ones recover")
+    volume.status = VolumeStatus.READY
+    volume.deleted_date = None
+    return done(ctx, volume)
 
 
 def resize_data_volume(ctx: JobContext, req: rq.ResizeDataVolume) -> dict[str, Any]:
@@ -452,10 +532,12 @@ def flatten_volume(ctx: JobContext, req: rq.VolumeRef) -> dict[str, Any]:
 
 RUNS: Runs = {
     catalog.CREATE_DATA_VOLUME: create_data_volume,
-    catalog.DELETE_VOLUME: delete_volume,
+    catalog.DELETE_VOLUME: absent_is_deleted(Volume, delete_volume),
     catalog.RESIZE_DATA_VOLUME: resize_data_volume,
     catalog.SYNC_VOLUME_SIZE: sync_volume_size,
     catalog.UPDATE_VOLUME: update_volume,
     catalog.CHANGE_VOLUME_STATE: change_volume_state,
     catalog.FLATTEN_VOLUME: flatten_volume,
+    catalog.EXPUNGE_DATA_VOLUME: expunge_data_volume,
+    catalog.RECOVER_DATA_VOLUME: recover_data_volume,
 }

@@ -11,7 +11,7 @@ from volplane.catalog import zones as catalog
 from volplane.errors import DuplicateResource
 from volplane.store.tags import add_tags, delete_tags
 from workers.context import JobContext, Runs
-from workers.operations.common import get_or_404
+from workers.operations.common import absent_is_deleted, get_or_404
 
 
 def create_zone(ctx: JobContext, req: rq.CreateZone) -> dict[str, Any]:
@@ -56,5 +56,5 @@ RUNS: Runs = {
     catalog.CREATE_ZONE: create_zone,
     catalog.UPDATE_ZONE: update_zone,
     catalog.CHANGE_ZONE_STATE: change_zone_state,
-    catalog.DELETE_ZONE: delete_zone,
+    catalog.DELETE_ZONE: absent_is_deleted(Zone, delete_zone),
 }
