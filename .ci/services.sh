@@ -27,6 +27,7 @@ command -v fusermount >/dev/null 2>&1 || need_apt+=(fuse3)
 # Test hosts on a real network (tests/netns.py): namespaces, and an sshd in each.
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+# (also docs/webhooks.md's shell recipe, tests/unit/test_webhook_doc.py)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # `make bench` measures backups against restic and borg.
 command -v restic >/dev/null 2>&1 || need_apt+=(restic)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.routing import BaseRoute
 
 from api.admission import AdmissionBatcher
@@ -36,6 +37,7 @@ from api.routes import (
     zones,
 )
 from api.routing import IndexedRouter
+from api.share.app import share_mounts
 from drivers.client import AgentClients
 from volplane.broker import make_broker
 from volplane.catalog import operations
@@ -44,14 +46,16 @@ from volplane.settings import Settings
 from volplane.store.pg_job_ends import JobEndListener
 
 
-def api_routes(settings: Settings) -> list[BaseRoute]:
-    """Every route, in matching order: the first full match wins."""
+def api_routes(settings: Settings, state: State | None = None) -> list[BaseRoute]:
+    """Every route, in matching order: the first full match wins. The share-storage and
+    Cinder dialects are apps of their own (their own error handlers), sharing ``state``."""
+    state = state if state is not None else State()
     test_only = debug.ROUTES if settings.enable_test_operations else []
     return [
         *accounts.ROUTES,
         *backup_storage.ROUTES,
         *backups.ROUTES,
-        *cinder.ROUTES,
+        *cinder.routes(state),
         *clusters.ROUTES,
         *console.ROUTES,
         *disk_offerings.ROUTES,
@@ -66,9 +70,7 @@ def api_routes(settings: Settings) -> list[BaseRoute]:
         *openapi.ROUTES,
         *primary_storage.ROUTES,
         *root.ROUTES,
-        *share_cluster.ROUTES,
-        *share_pools.ROUTES,
-        *share_volumes.ROUTES,
+        *share_mounts([*share_cluster.ROUTES, *share_pools.ROUTES, *share_volumes.ROUTES], state),
         *snapshots.ROUTES,
         *volumes.ROUTES,
         *zones.ROUTES,
@@ -90,7 +92,7 @@ def create_app(settings: Settings) -> Starlette:
     database_url = settings.resolved_database_url()
     job_ends = JobEndListener(database_url) if database_url.startswith("postgresql") else None
     app = Starlette(exception_handlers=EXCEPTION_HANDLERS)
-    app.router = IndexedRouter(api_routes(settings), lifespan=lifespan)
+    app.router = IndexedRouter(api_routes(settings, app.state), lifespan=lifespan)
     app.state.runtime = runtime
     app.state.operations = operations(settings)
     app.state.agents = AgentClients()

@@ -1,16 +1,18 @@
-"""Turns every failure into the ZStack error body: the one place this happens."""
+"""Turns every failure into the ZStack error body: the one place this happens for the
+ZStack dialect (the share-storage and Cinder dialects are mounted apps with handlers of
+their own: ``api/share/envelope.py``, ``api/cinder/errors.py``). Database outages arrive
+as ``DatabaseUnavailable``, mapped at the engine (``volplane/db.py``)."""
 
 from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.routing import allow_header
-from volplane.errors import DatabaseUnavailable, MethodNotAllowed, RouteNotFound, VolplaneError
+from volplane.errors import MethodNotAllowed, RouteNotFound, VolplaneError
 
 log = logging.getLogger("volplane.api")
 
@@ -36,16 +38,6 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error_response(VolplaneError(exc.detail))
 
 
-async def database_error(request: Request, exc: Exception) -> Response:
-    # A lost connection (server restart, failover) is an outage, not a bug.
-    if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or isinstance(
-        exc, OperationalError
-    ):
-        log.warning("database unavailable", extra={"path": request.url.path})
-        return error_response(DatabaseUnavailable(str(exc.orig)[:200] if exc.orig else None))
-    return await unexpected_error(request, exc)
-
-
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error", extra={"path": request.url.path})
     return error_response(VolplaneError(f"internal error: {type(exc).__name__}"))
@@ -54,6 +46,5 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     VolplaneError: volplane_error,
     HTTPException: http_error,
-    DBAPIError: database_error,
     Exception: unexpected_error,
 }

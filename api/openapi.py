@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from api import openapi_dialects as dialects
 from api.query import FieldKind
 from api.query.declarations import QueryableResource, QueryField
+from api.share.app import PREFIXES as SHARE_PREFIXES
 from volplane.operation import Operation, OperationRegistry
 
 ERROR_STATUSES = ("400", "401", "403", "404", "405", "409", "422", "503")
@@ -369,15 +370,19 @@ def build_spec(
                         method, full, inner.endpoint
                     )
             continue
+        if isinstance(route, Mount) and route.path in SHARE_PREFIXES:  # share-storage's
+            for inner in route.routes:
+                if not isinstance(inner, Route):
+                    continue
+                full = route.path + inner.path
+                for method in sorted((inner.methods or set()) - {"HEAD"}):
+                    paths.setdefault(full, {})[method.lower()] = dialects.share_operation(
+                        method, full, inner.endpoint, builder.schemas
+                    )
+            continue
         if not isinstance(route, Route) or not route.path.startswith("/v1/"):
             continue
         if route.endpoint.__module__ in excluded:
-            continue
-        if getattr(route.endpoint, "dialect", None) == "share":
-            for method in sorted((route.methods or set()) - {"HEAD"}):
-                paths.setdefault(route.path, {})[method.lower()] = dialects.share_operation(
-                    method, route.path, route.endpoint, builder.schemas
-                )
             continue
         for method in sorted(route.methods or ()):
             if method == "HEAD":

@@ -1,5 +1,5 @@
 """The ``volplane`` client commands, on the SDK and click: one command group per
-resource (zone, cluster, host, primary-storage, backup-storage, volume, snapshot,
+resource (zone, cluster, host, primary-storage, backup-storage, disk-offering, volume, snapshot,
 backup; ``client/cli_resources.py``), ``jobs``, ``login``/``logout`` and ``call``.
 What they share (configuration, output, exit statuses) is in ``client/cli_base.py``."""
 

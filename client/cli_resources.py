@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-from client.cli_base import Options, client_command, drop_none, parse_size, resolve, submit
+from client.cli_base import (
+    Options,
+    UsageError,
+    client_command,
+    drop_none,
+    parse_size,
+    resolve,
+    submit,
+)
 from client.sync import Client
 
 
@@ -55,8 +63,14 @@ VOLUME = Noun(
 SNAPSHOT = Noun(
     "snapshot", "/v1/volume-snapshots", "updateVolumeSnapshot", ("uuid", "name", "volumeUuid")
 )
+OFFERING = Noun(
+    "disk-offering",
+    "/v1/disk-offerings",
+    "updateDiskOffering",
+    ("uuid", "name", "diskSize", "state"),
+)
 BACKUP = Noun("backup", "/v1/volume-backups", None, ("uuid", "name", "status", "volumeUuid"))
-NOUNS = (ZONE, CLUSTER, HOST, POOL, BACKUP_STORAGE, VOLUME, SNAPSHOT, BACKUP)
+NOUNS = (ZONE, CLUSTER, HOST, POOL, BACKUP_STORAGE, OFFERING, VOLUME, SNAPSHOT, BACKUP)
 
 
 def add_common_verbs(root: click.Group, noun: Noun) -> click.Group:
@@ -134,6 +148,7 @@ def add_resource_commands(root: click.Group) -> None:
     _host(groups["host"])
     _pool(groups["primary-storage"])
     _backup_storage(groups["backup-storage"])
+    _offering(groups["disk-offering"])
     _volume(groups["volume"])
     _snapshot(groups["snapshot"])
     _backup(groups["backup"])
@@ -287,18 +302,43 @@ def _backup_storage(group: click.Group) -> None:
         return submit(opts, client, f"attach backup storage {ref}", "POST", path)
 
 
+def _offering(group: click.Group) -> None:
+    @client_command(group, "create", help="a disk offering: a named volume size", asynchronous=True)
+    @click.argument("name")
+    @click.option("--size", required=True, help="bytes, or with a suffix: 10G, 512M")
+    @click.option("--description")
+    def _create(
+        opts: Options, client: Client, name: str, size: str, description: str | None
+    ) -> Any:
+        params = drop_none(name=name, diskSize=parse_size(size), description=description)
+        body = {"params": params}
+        return submit(
+            opts, client, f"create disk offering {name}", "POST", "/v1/disk-offerings", body
+        )
+
+
 def _volume(group: click.Group) -> None:
     @client_command(group, "create", help="create an empty data volume", asynchronous=True)
     @click.argument("name")
-    @click.option("--size", required=True, help="bytes, or with a suffix: 10G, 512M")
+    @click.option("--size", help="bytes, or with a suffix: 10G, 512M")
+    @click.option("--offering", help="disk offering name or uuid (instead of --size)")
     @click.option("--pool", required=True, help="primary storage name or uuid")
     @click.option("--description")
     def _create(
-        opts: Options, client: Client, name: str, size: str, pool: str, description: str | None
+        opts: Options,
+        client: Client,
+        name: str,
+        size: str | None,
+        offering: str | None,
+        pool: str,
+        description: str | None,
     ) -> Any:
+        if (size is None) == (offering is None):
+            raise UsageError("give --size or --offering")
         params = drop_none(
             name=name,
-            diskSize=parse_size(size),
+            diskSize=parse_size(size) if size else None,
+            diskOfferingUuid=OFFERING.uuid(client, offering) if offering else None,
             primaryStorageUuid=POOL.uuid(client, pool),
             description=description,
         )

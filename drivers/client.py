@@ -49,7 +49,6 @@ from schemas.agent import (
     RebaseArgs,
     RenameArgs,
     StartOperation,
-    StoreGcArgs,
     StoreGcResult,
     StoreUsage,
     VolumeCreateArgs,
@@ -450,12 +449,6 @@ class AgentClient:
             root=root, backup_uuid=backup_uuid, grace_seconds=grace_seconds
         ).wire()
         return StoreGcResult.model_validate(self.run(op_id, "backup.delete", args))
-
-    def gc_store(
-        self, root: str, *, grace_seconds: float = 0.0, op_id: str | None = None
-    ) -> StoreGcResult:
-        args = StoreGcArgs(root=root, grace_seconds=grace_seconds).wire()
-        return StoreGcResult.model_validate(self.run(op_id or new_op_id(), "store.gc", args))
 
     def store_usage(self, root: str, *, op_id: str | None = None) -> StoreUsage:
         result = self.run(op_id or new_op_id(), "store.usage", PoolArgs(root=root).wire())

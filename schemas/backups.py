@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from schemas.tables import Base, utcnow
 
 
-class BackupStatus:
+class BackupStatus(StrEnum):
     """``BackupStarted`` is share-storage's word (seed 001) for a backup being made."""
 
     STARTED = "BackupStarted"

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from schemas.states import HostStatus, ResourceState
 from schemas.tables import Base, utcnow
 
-
-class HostStatus(StrEnum):
-    """Whether a host's agent answers (``Host.status``, a pool's ``status`` too)."""
-
-    CONNECTED = "Connected"
-    DISCONNECTED = "Disconnected"
-    CONNECTING = "Connecting"
+__all__ = ["HostStatus"]  # where the other areas first found it
 
 
 class Cluster(Base):
@@ -26,7 +20,7 @@ class Cluster(Base):
     zone_uuid: Mapped[str] = mapped_column(ForeignKey("zones.uuid"), index=True)
     name: Mapped[str] = mapped_column(String(255), index=True)
     description: Mapped[str | None] = mapped_column(Text, default=None)
-    state: Mapped[str] = mapped_column(String(16), default="Enabled", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=ResourceState.ENABLED, index=True)
     hypervisor_type: Mapped[str] = mapped_column(String(32), default="KVM")
     type: Mapped[str] = mapped_column(String(32), default="zstack")
     create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -49,8 +43,8 @@ class Host(Base):
     # Hosts added over SSH (their agent deployed by volplane); None for token-added ones.
     ssh_username: Mapped[str | None] = mapped_column(String(255), default=None)
     ssh_port: Mapped[int | None] = mapped_column(Integer, default=None)
-    state: Mapped[str] = mapped_column(String(16), default="Enabled", index=True)
-    status: Mapped[str] = mapped_column(String(16), default="Connecting", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=ResourceState.ENABLED, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=HostStatus.CONNECTING, index=True)
     hypervisor_type: Mapped[str] = mapped_column(String(32), default="KVM")
     facts: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
     last_heartbeat: Mapped[datetime | None] = mapped_column(default=None)
@@ -95,8 +89,8 @@ class PrimaryStorage(Base):
     host_uuid: Mapped[str | None] = mapped_column(
         ForeignKey("hosts.uuid"), default=None, index=True
     )  # local-storage and disk: the one host that has it
-    state: Mapped[str] = mapped_column(String(16), default="Enabled", index=True)
-    status: Mapped[str] = mapped_column(String(16), default="Connecting", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=ResourceState.ENABLED, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=HostStatus.CONNECTING, index=True)
     total_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
     available_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
     total_physical_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -139,8 +133,8 @@ class BackupStorage(Base):
     type: Mapped[str] = mapped_column(String(32), default="ImageStoreBackupStorage")
     url: Mapped[str] = mapped_column(String(1024))
     host_uuid: Mapped[str] = mapped_column(ForeignKey("hosts.uuid"), index=True)
-    state: Mapped[str] = mapped_column(String(16), default="Enabled", index=True)
-    status: Mapped[str] = mapped_column(String(16), default="Connecting", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=ResourceState.ENABLED, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=HostStatus.CONNECTING, index=True)
     total_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
     available_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
     used_capacity: Mapped[int] = mapped_column(BigInteger, default=0)  # stored bytes after dedup

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, exists
 from sqlalchemy.orm import Mapped, column_property, mapped_column
 
+from schemas.states import ResourceState
 from schemas.tables import Base, utcnow
 
 
-class VolumeStatus:
+class VolumeStatus(StrEnum):
     CREATING = "Creating"
     READY = "Ready"
     DELETING = "Deleting"
@@ -56,7 +58,7 @@ class Volume(Base):
     actual_size: Mapped[int] = mapped_column(BigInteger, default=0)  # head's bytes on disk
     snapshot_size: Mapped[int] = mapped_column(BigInteger, default=0)  # snapshots' bytes
     snapshot_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
-    state: Mapped[str] = mapped_column(String(16), default="Enabled", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=ResourceState.ENABLED, index=True)
     status: Mapped[str] = mapped_column(String(16), default=VolumeStatus.READY, index=True)
     install_path: Mapped[str] = mapped_column(String(1024))  # the head image
     # The image under the snapshot tree: a template (backingFile) or, for a linked
@@ -95,8 +97,8 @@ class VolumeSnapshot(Base):
     install_path: Mapped[str] = mapped_column(String(1024))
     size: Mapped[int] = mapped_column(BigInteger, default=0)  # its image's bytes on disk
     volume_size: Mapped[int] = mapped_column(BigInteger, default=0)  # virtual size when taken
-    state: Mapped[str] = mapped_column(String(16), default="Enabled")
-    status: Mapped[str] = mapped_column(String(16), default="Ready", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=ResourceState.ENABLED)
+    status: Mapped[str] = mapped_column(String(16), default=VolumeStatus.READY, index=True)
     create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from schemas.states import ResourceState
 from volplane.jobs import UNFINISHED_STATES
 
 
@@ -199,7 +200,7 @@ class Zone(Base):
     uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), index=True)
     description: Mapped[str | None] = mapped_column(Text, default=None)
-    state: Mapped[str] = mapped_column(String(16), default="Enabled", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=ResourceState.ENABLED, index=True)
     type: Mapped[str] = mapped_column(String(32), default="zstack")
     create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -11,6 +11,14 @@ from dataclasses import dataclass
 
 from volplane.errors import InsufficientCapacity
 
+# Room a volume's snapshots may take beside it, unless its creator says otherwise.
+SNAPSHOT_CAPACITY_FACTOR = 3
+
+
+def default_snapshot_capacity(size: int) -> int:
+    """The snapshot capacity of a volume of ``size`` virtual bytes (ZStack's 3 x size)."""
+    return SNAPSHOT_CAPACITY_FACTOR * size
+
 
 @dataclass(frozen=True)
 class PoolCapacity:

@@ -25,8 +25,8 @@ def _settings(data_dir: str | None) -> Settings:
 @click.group(
     "volplane",
     help="volplane: run the control plane (up, gateway, worker, beat, agent, migrate) "
-    "or talk to it (login, zone, cluster, host, primary-storage, backup-storage, volume, "
-    "snapshot, backup, jobs, call). `volplane COMMAND --help` for each.",
+    "or talk to it (login, zone, cluster, host, primary-storage, backup-storage, disk-offering, "
+    "volume, snapshot, backup, jobs, call). `volplane COMMAND --help` for each.",
 )
 def cli() -> None:
     pass

@@ -1,15 +1,24 @@
-"""Engine and session factory: the one place that knows which database we talk to."""
+"""Engine and session factory: the one place that knows which database we talk to.
+
+It is also the store's edge for errors: a database that is down, restarting or refusing
+connections raises ``DatabaseUnavailable`` (a ``VolplaneError``, 503) from every query,
+so no caller maps SQLAlchemy's errors again."""
 
 from __future__ import annotations
 
+import logging
 import select
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from volplane.errors import DatabaseUnavailable
 from volplane.settings import Settings
+
+log = logging.getLogger("volplane.db")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -21,6 +30,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _outage(context: ExceptionContext) -> None:
+    # A lost connection (server restart, failover) or a refused one is an outage, not a
+    # bug. The pool still drops the broken connections before this is raised.
+    if context.is_disconnect or isinstance(context.sqlalchemy_exception, OperationalError):
+        log.warning("database unavailable")
+        raise DatabaseUnavailable(
+            str(context.original_exception)[:200]
+        ) from context.sqlalchemy_exception
 
 
 def closed_by_server(fileno: int) -> bool:
@@ -52,11 +71,12 @@ def make_engine(settings: Settings) -> Engine:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    # No pre-ping (a round trip per checkout): a connection the server closed (a
-    # restart, a terminated backend) is seen on its socket at checkout and replaced.
-    engine = create_engine(url, pool_size=20, max_overflow=20, pool_recycle=3600)
-    event.listen(engine, "checkout", _drop_if_closed_by_server)
+    else:
+        # No pre-ping (a round trip per checkout): a connection the server closed (a
+        # restart, a terminated backend) is seen on its socket at checkout and replaced.
+        engine = create_engine(url, pool_size=20, max_overflow=20, pool_recycle=3600)
+        event.listen(engine, "checkout", _drop_if_closed_by_server)
+    event.listen(engine, "handle_error", _outage)
     return engine
 
 

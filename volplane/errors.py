@@ -17,7 +17,7 @@ unit test keeps the two equal.
     ├── Conflict                       (409) ResourceInState, ResourceInUse, DuplicateResource
     ├── JobUUIDConflict                (422, VOLPLANE.JOB.1001)
     └── job outcomes                   (503 on the poll)
-        JobCancelled, JobLost, JobTimeout, and the RESOURCE/STORAGE/AGENT/HOST errors:
+        JobCancelled, JobLost, and the RESOURCE/STORAGE/AGENT/HOST errors:
         HostError (VOLPLANE.HOST.*): HostSshAuthFailed, HostUnreachable,
         HostCheckFailed, HostCommandFailed, AgentDeployFailed
 """
@@ -253,11 +253,6 @@ class JobCancelled(JobFailed):
 class JobLost(JobFailed):
     code = "VOLPLANE.JOB.1004"
     description = "The workers running this job died too many times"
-
-
-class JobTimeout(JobFailed):
-    code = "VOLPLANE.JOB.1005"
-    description = "The job did not finish within its timeout"
 
 
 class JobStateConflict(Conflict):

@@ -15,7 +15,9 @@ from volplane.settings import Settings
 class JobContext(Protocol):
     """What an operation may use while it runs."""
 
-    session: Session  # the operation's transaction; committed with the job's end
+    # The job's session: its writes are committed with the job's end, fenced by the lease.
+    # Before each agent call a transaction that wrote nothing is ended (transactions.py).
+    session: Session
     settings: Settings
     job_uuid: str
     account_uuid: str
@@ -34,6 +36,11 @@ class JobContext(Protocol):
 
     def secret(self, name: str) -> str | None:
         """A secret submitted with the job (see api.submit), if any."""
+
+    def end_read_transaction(self) -> None:
+        """Ends the job's transaction if it wrote nothing yet (done before every agent
+        call; call it before other slow work, or before committing through a side
+        session, so the job holds no connection meanwhile)."""
 
     def agent(self, base_url: str, token: str) -> AgentClient:
         """The typed client for the host agent at ``base_url``."""

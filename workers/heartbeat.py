@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from drivers.client import AgentClient
 from schemas.infra import BackupStorage, Host, PrimaryStorage
+from schemas.states import HostStatus
 from schemas.tables import utcnow
 from volplane.errors import VolplaneError
 from volplane.runtime import Runtime
 
 log = logging.getLogger("volplane.heartbeat")
 
-CONNECTED, DISCONNECTED = "Connected", "Disconnected"
+CONNECTED, DISCONNECTED = HostStatus.CONNECTED, HostStatus.DISCONNECTED
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,8 @@ class HeartbeatReport:
 
 
 def next_status(current: str, alive: bool) -> str:
-    """A probe decides; "Connecting" (an add in progress) is left to its job."""
-    if current == "Connecting":
+    """A probe decides; HostStatus.CONNECTING (an add in progress) is left to its job."""
+    if current == HostStatus.CONNECTING:
         return current
     return CONNECTED if alive else DISCONNECTED
 

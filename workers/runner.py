@@ -23,6 +23,7 @@ from volplane.jobs import JobState
 from volplane.logs import job_logging
 from volplane.settings import Settings
 from workers.runtime import WorkerRuntime
+from workers.transactions import ReadOnlyTransactions, outside_transaction
 
 log = logging.getLogger("volplane.runner")
 
@@ -43,6 +44,7 @@ class RunContext:
     resource_uuid: str | None
     runtime: WorkerRuntime
     token: str
+    transactions: ReadOnlyTransactions
     _cancel: threading.Event = field(default_factory=threading.Event)
     _lost: threading.Event = field(default_factory=threading.Event)
     _last_progress: int = -1
@@ -84,8 +86,12 @@ class RunContext:
     def secret(self, name: str) -> str | None:
         return self.runtime.jobs.secret(self.job_uuid, name)
 
+    def end_read_transaction(self) -> None:
+        self.transactions.end_if_read_only()
+
     def agent(self, base_url: str, token: str) -> AgentClient:
-        return self.runtime.agent_client(base_url, token)
+        # Each call first ends the job's transaction if it wrote nothing (transactions.py).
+        return outside_transaction(self.runtime.agent_client(base_url, token), self.transactions)
 
     def op_id(self, step: str) -> str:
         return f"{self.job_uuid}-{step}"
@@ -146,6 +152,7 @@ def _run_claimed(runtime: WorkerRuntime, job: ApiJob, token: str) -> str:
             resource_uuid=job.resource_uuid,
             runtime=runtime,
             token=token,
+            transactions=ReadOnlyTransactions(session),
         )
         keeper = _LeaseKeeper(ctx, settings.job_lease_seconds)
         keeper.start()
@@ -154,6 +161,7 @@ def _run_claimed(runtime: WorkerRuntime, job: ApiJob, token: str) -> str:
         finally:
             keeper.stopped.set()
             keeper.join()
+            ctx.transactions.close()
     if outcome != "lost":
         _after_end(runtime, job)
     log.info("job ended", extra={"job_uuid": job.uuid, "outcome": outcome})

@@ -1,7 +1,8 @@
 """Cinder's error shape, ``{"<fault>": {"code": <status>, "message": "..."}}``: the one
 place errors of the Cinder dialect become HTTP.
 
-``CinderErrors`` wraps the ``/v3`` mount, so every failure under it — a
+The ``/v3`` mount is an app of its own whose exception handlers are these
+(``EXCEPTION_HANDLERS``), so every failure under it — a
 ``VolplaneError`` from shared code (auth, submission, the store), a ``CinderFault``
 from Cinder's own validation, an unknown path or method, an unexpected exception —
 is answered in Cinder's shape instead of ZStack's.
@@ -12,10 +13,10 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Scope
 
 from api.routing import allow_header
 from volplane.errors import VolplaneError
@@ -90,11 +91,6 @@ def response_for(exc: Exception, scope: Scope) -> JSONResponse:
             response.headers["Allow"] = allow_header(scope)
             return response
         return fault_response(exc.status_code, str(exc.detail))
-    if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or isinstance(
-        exc, OperationalError
-    ):
-        log.warning("database unavailable", extra={"path": path})
-        return fault_response(503, "The database is unavailable; retry shortly")
     log.exception("unexpected error", extra={"path": path}, exc_info=exc)
     return fault_response(
         500,
@@ -103,30 +99,15 @@ def response_for(exc: Exception, scope: Scope) -> JSONResponse:
     )
 
 
-class CinderErrors:
-    """ASGI middleware: failures under it answer in Cinder's shape."""
+async def cinder_error(request: Request, exc: Exception) -> Response:
+    return response_for(exc, request.scope)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        # Starlette lets each route answer errors with the app's (ZStack) handlers;
-        # none are registered below this point, so every error reaches this one.
-        scope = {**scope, "starlette.exception_handlers": ({}, {})}
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as exc:
-            if started:
-                raise
-            await response_for(exc, scope)(scope, receive, send)
+# The Cinder app's handlers (api/cinder/routes.py): the one place this dialect turns
+# errors into responses.
+EXCEPTION_HANDLERS = {
+    CinderFault: cinder_error,
+    VolplaneError: cinder_error,
+    HTTPException: cinder_error,
+    Exception: cinder_error,
+}

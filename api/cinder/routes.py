@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware import Middleware
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -25,8 +26,8 @@ from starlette.routing import Mount, Route
 from api.auth import public
 from api.cinder import wire
 from api.cinder.errors import (
+    EXCEPTION_HANDLERS,
     CinderBadRequest,
-    CinderErrors,
     CinderForbidden,
     CinderNotFound,
     CinderUnauthorized,
@@ -34,13 +35,14 @@ from api.cinder.errors import (
 from api.cinder.versions import v3_version
 from api.json_body import read_json_value
 from api.manageable import list_manageable
-from api.submit import base_url, submit
+from api.submit import base_url, record_job
 from schemas.infra import Host, PrimaryStorage
-from schemas.storage import Volume, VolumeSnapshot
+from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import reason_not_safe
 from schemas.tables import Account, ApiJob, Zone, new_uuid, utcnow
 from volplane.catalog.manage import MANAGE_VOLUME, UNMANAGE_VOLUME
 from volplane.errors import InvalidJSON, Unauthorized
+from volplane.jobs import JobState
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
 from volplane.store.manageable import manage_job_of, resolve_pool
@@ -206,7 +208,7 @@ async def _manage(request: Request, *, legacy: bool) -> Response:
     if call.project_id != call.caller.account_uuid:
         params["accountUuid"] = call.project_id
     volume_id = new_uuid()
-    accepted = await submit(
+    job = await record_job(
         request, call.caller, MANAGE_VOLUME, params, resource_uuid=volume_id, raw_body=body
     )
     now = utcnow()
@@ -226,8 +228,7 @@ async def _manage(request: Request, *, legacy: bool) -> Response:
         bootable=wanted.bootable,
         version=call.version,
     )
-    job = accepted.headers.get("x-job-uuid", "")
-    return cinder_json(call, {"volume": view}, 202, **{"X-Job-UUID": job})
+    return cinder_json(call, {"volume": view}, 202, **{"X-Job-UUID": job.job_uuid})
 
 
 def _zone_name(session: Any, pool: PrimaryStorage) -> str | None:
@@ -287,9 +288,9 @@ def _view_of_job(job: ApiJob, call: CinderCall, root: str) -> dict[str, Any] | N
     owner = params.get("accountUuid") or job.account_uuid
     if not call.may_see(owner):
         return None
-    if job.state in ("Pending", "Running"):
+    if job.state in (JobState.PENDING, JobState.RUNNING):
         status = "creating"
-    elif job.state in ("Failed", "Cancelled"):
+    elif job.state in (JobState.FAILED, JobState.CANCELLED):
         status = "error"
     else:
         return None  # it was made, and has gone since
@@ -329,7 +330,7 @@ async def volume_action(request: Request) -> Response:
                 raise CinderNotFound(
                     f"Volume {request.path_params['volume_id']} could not be found."
                 )
-            if volume.status != "Ready":
+            if volume.status != VolumeStatus.READY:
                 raise CinderBadRequest(
                     f"Invalid volume: Volume status must be available, but it is "
                     f"{wire.STATUS.get(volume.status, volume.status.lower())}."
@@ -343,7 +344,7 @@ async def volume_action(request: Request) -> Response:
                 )
 
     await run_in_threadpool(check)
-    accepted = await submit(
+    job = await record_job(
         request,
         call.caller,
         UNMANAGE_VOLUME,
@@ -351,7 +352,7 @@ async def volume_action(request: Request) -> Response:
         resource_uuid=volume_id,
         raw_body=body,
     )
-    return cinder_json(call, None, 202, **{"X-Job-UUID": accepted.headers.get("x-job-uuid", "")})
+    return cinder_json(call, None, 202, **{"X-Job-UUID": job.job_uuid})
 
 
 @public
@@ -360,10 +361,10 @@ async def v3_root(request: Request) -> Response:
     return JSONResponse({"versions": [v3_version(base_url(request, request.app.state.runtime))]})
 
 
-def cinder_mount() -> Mount:
-    """Everything under ``/v3``, with Cinder's error shape."""
-    mount = Mount(
-        "/v3",
+def cinder_mount(state: State) -> Mount:
+    """Everything under ``/v3``: an app of its own answering errors in Cinder's shape,
+    sharing the gateway's ``state``."""
+    app = Starlette(
         routes=[
             Route("/", v3_root, methods=["GET"]),
             Route("/{project_id}/manageable_volumes", list_manageable_volumes, methods=["GET"]),
@@ -383,8 +384,10 @@ def cinder_mount() -> Mount:
             Route("/{project_id}/volumes/{volume_id}", show_volume, methods=["GET"]),
             Route("/{project_id}/volumes/{volume_id}/action", volume_action, methods=["POST"]),
         ],
-        middleware=[Middleware(CinderErrors)],
+        exception_handlers=EXCEPTION_HANDLERS,
     )
+    app.state = state
+    mount = Mount("/v3", app=app)
     # Starlette's ``.*`` stops at a newline: a path under /v3 holding one (%0A) would
     # fall out of the mount and be answered in the ZStack dialect's shape.
     mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)

@@ -18,6 +18,7 @@ from typing import Any
 
 from api.cinder.errors import CinderBadRequest, CinderNotFound, VersionNotAcceptable
 from api.json_body import loads
+from schemas.storage import VolumeStatus
 from volplane.errors import BadRequest
 
 MIN_VERSION = (3, 0)
@@ -302,7 +303,12 @@ def summary(entry: dict[str, Any]) -> dict[str, Any]:
 
 # --- volumes ------------------------------------------------------------------------
 
-STATUS = {"Creating": "creating", "Ready": "available", "Deleting": "deleting", "Error": "error"}
+STATUS: dict[str, str] = {
+    VolumeStatus.CREATING: "creating",
+    VolumeStatus.READY: "available",
+    VolumeStatus.DELETING: "deleting",
+    VolumeStatus.ERROR: "error",
+}
 
 
 def cinder_time(moment: datetime | None) -> str | None:

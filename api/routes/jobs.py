@@ -13,13 +13,14 @@ from starlette.routing import Route
 
 from api.auth import authenticate
 from api.body import action_params, read_json
+from api.job_service import cancel_job, redeliver_webhook
 from api.listing import list_collection
 from api.query import QueryableResource
 from api.resources import B, D, I, S, fields
 from api.submit import job_location
 from schemas.inventories import job_inventory
 from schemas.tables import ApiJob, utcnow
-from volplane.errors import InvalidParameter, JobNotFound, JobStateConflict
+from volplane.errors import InvalidParameter, JobNotFound
 from volplane.jobs import JobState, final_body, is_expired, poll_status
 from volplane.runtime import Runtime
 from volplane.store.accounts import Caller
@@ -120,18 +121,9 @@ async def job_actions(request: Request) -> Response:
     action, _ = action_params(body, {"cancelApiJob", "redeliverWebhook"}, path=request.path_params)
     job = await run_in_threadpool(_visible_job, runtime, caller, request.path_params["uuid"])
     if action == "cancelApiJob":
-        if JobState(job.state).is_final:
-            raise JobStateConflict(f"job {job.uuid} already ended as {job.state}")
-        cancelled, was_pending = await run_in_threadpool(runtime.jobs.cancel, job.uuid)
-        assert cancelled is not None
-        job = cancelled
-        if was_pending:
-            await run_in_threadpool(runtime.dispatch_next, job.sync_key)
+        job = await cancel_job(runtime, job)
     else:
-        if not job.webhook_url or not JobState(job.state).is_final:
-            raise JobStateConflict(f"job {job.uuid} has no finished webhook delivery to repeat")
-        await run_in_threadpool(runtime.jobs.request_redelivery, job.uuid)
-        await run_in_threadpool(runtime.schedule_webhook, job.uuid)
+        await redeliver_webhook(runtime, job)
     deliveries = await run_in_threadpool(runtime.jobs.deliveries, job.uuid)
     fresh = await run_in_threadpool(runtime.jobs.get, job.uuid)
     assert fresh is not None

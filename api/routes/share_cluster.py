@@ -19,9 +19,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.auth import require_admin
+from api.job_service import cancel_job
 from api.share import requests as rq
 from api.share.calls import authenticate, in_session, submit_share
-from api.share.envelope import ok, scode_of, share_endpoint
+from api.share.envelope import ok, scode_of
 from api.share.inventories import inspection_status, unix
 from api.share.store import (
     cluster_or_404,
@@ -33,7 +34,8 @@ from api.share.store import (
     query_page,
 )
 from schemas.infra import Cluster, ClusterPrimaryStorage, Host, PrimaryStorage
-from schemas.storage import Volume
+from schemas.states import HostStatus
+from schemas.storage import Volume, VolumeStatus
 from schemas.tables import ApiJob, ResourceTag, Zone, new_uuid
 from volplane import global_config
 from volplane.catalog.clusters import CREATE_CLUSTER, DELETE_CLUSTER
@@ -68,7 +70,6 @@ def _zone_for(session: Session, requested: str | None) -> str:
     return zones[0]
 
 
-@share_endpoint
 async def add_cluster(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.ClusterAdd)
@@ -93,7 +94,6 @@ async def add_cluster(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def delete_cluster(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.ClusterDelete)
@@ -146,13 +146,12 @@ def _topology_node(index: int, host: Host) -> dict[str, Any]:
             "vsm": None,
             "network": None,
             "hyper": None,
-            "agentStatus": 1 if host.status == "Connected" else 0,
+            "agentStatus": 1 if host.status == HostStatus.CONNECTED else 0,
             "hostMode": 0,
         },
     }
 
 
-@share_endpoint
 async def get_cluster(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.ClusterRef)
@@ -179,7 +178,6 @@ async def get_cluster(request: Request) -> Response:
     return ok(await in_session(request, read))
 
 
-@share_endpoint
 async def list_clusters(request: Request) -> Response:
     await authenticate(request)
     body = await rq.read_request(request, rq.ClusterList)
@@ -237,7 +235,7 @@ def _storage_summary(session: Session, cluster_uuid: str, actor: Actor) -> dict[
 
     inner_status = statuses(inner)
     total = sum(p.total_capacity for p in inner)
-    healthy_hosts = [h for h in hosts if h.status == "Connected"]
+    healthy_hosts = [h for h in hosts if h.status == HostStatus.CONNECTED]
     storage_hosts = [h for h in hosts if any(p.host_uuid == h.uuid for p in inner)]
     devices = 0
     for host in hosts:
@@ -250,10 +248,13 @@ def _storage_summary(session: Session, cluster_uuid: str, actor: Actor) -> dict[
             "allocated": sum(p.allocated_capacity for p in inner),
             "pool_count": len(inner),
             "volume_total_count": len(inner_status),
-            "volume_health_count": inner_status.count("Ready"),
-            "volume_degrade_count": sum(s in ("Creating", "Deleting") for s in inner_status),
+            "volume_health_count": inner_status.count(VolumeStatus.READY),
+            "volume_degrade_count": sum(
+                s in (VolumeStatus.CREATING, VolumeStatus.DELETING) for s in inner_status
+            ),
             "volume_failed_count": sum(
-                s not in ("Ready", "Creating", "Deleting") for s in inner_status
+                s not in (VolumeStatus.READY, VolumeStatus.CREATING, VolumeStatus.DELETING)
+                for s in inner_status
             ),
             "physic_host_total_count": len(hosts),
             "physic_host_health_count": len(healthy_hosts),
@@ -267,8 +268,10 @@ def _storage_summary(session: Session, cluster_uuid: str, actor: Actor) -> dict[
             "data_dev": devices,
             "cache_dev": 0,
             "storage_host_total_count": len(storage_hosts),
-            "storage_host_health_count": sum(h.status == "Connected" for h in storage_hosts),
-            "storage_host_down_count": sum(h.status != "Connected" for h in storage_hosts),
+            "storage_host_health_count": sum(
+                h.status == HostStatus.CONNECTED for h in storage_hosts
+            ),
+            "storage_host_down_count": sum(h.status != HostStatus.CONNECTED for h in storage_hosts),
         },
         "external": {
             "total_size": sum(p.total_capacity for p in external),
@@ -279,7 +282,6 @@ def _storage_summary(session: Session, cluster_uuid: str, actor: Actor) -> dict[
     }
 
 
-@share_endpoint
 async def storage_service(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.ClusterRef)
@@ -355,7 +357,6 @@ async def _latest_inspection(request: Request, cluster_uuid: str) -> ApiJob | No
     return await in_session(request, read)
 
 
-@share_endpoint
 async def start_inspection(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.Inspection)
@@ -378,14 +379,12 @@ async def start_inspection(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def inspection_progress(request: Request) -> Response:
     await authenticate(request)
     body = await rq.read_request(request, rq.ClusterRef)
     return ok(inspection_report(await _latest_inspection(request, body.cluster_uuid)))
 
 
-@share_endpoint
 async def stop_inspection(request: Request) -> Response:
     """Cancels the cluster's inspection job if it has not ended (a running one stops
     at its next check); answers the inspection as it then stands."""
@@ -395,17 +394,13 @@ async def stop_inspection(request: Request) -> Response:
     body = await rq.read_request(request, rq.InspectionStop)
     job = await _latest_inspection(request, body.cluster_uuid)
     if job is not None and not JobState(job.state).is_final:
-        cancelled, was_pending = await run_in_threadpool(runtime.jobs.cancel, job.uuid)
-        if was_pending:
-            await run_in_threadpool(runtime.dispatch_next, job.sync_key)
-        job = cancelled
+        job = await cancel_job(runtime, job)
     return ok(inspection_report(job), extra=WITH_MESSAGE_CN)
 
 
 # --- host tasks ----------------------------------------------------------------------
 
 
-@share_endpoint
 async def host_task_progress(request: Request) -> Response:
     """The progress (0 to 1) of the newest job on the host (or on any host of the
     cluster): 1 once it ended, 0 when the host never had one."""
@@ -434,7 +429,6 @@ async def host_task_progress(request: Request) -> Response:
 # --- global config -------------------------------------------------------------------
 
 
-@share_endpoint
 async def get_global_config(request: Request) -> Response:
     await authenticate(request)
     body = await rq.read_request(request, rq.ClusterRef)
@@ -446,7 +440,6 @@ async def get_global_config(request: Request) -> Response:
     return ok(await in_session(request, read))
 
 
-@share_endpoint
 async def set_global_config(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.GlobalConfigSet)
@@ -487,7 +480,6 @@ def _meta_data(snapshots: list[str] | None) -> dict[str, Any]:
     }
 
 
-@share_endpoint
 async def save_data_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.DataSnapshotSave)
@@ -503,7 +495,6 @@ async def save_data_snapshot(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def delete_data_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.DataSnapshotDelete)
@@ -519,7 +510,6 @@ async def delete_data_snapshot(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def list_data_snapshots(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     caller = await authenticate(request)

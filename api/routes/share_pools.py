@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from api.share import requests as rq
 from api.share.calls import authenticate, in_session, submit_share, viewer
-from api.share.envelope import SUCCESS, ok, share_endpoint
+from api.share.envelope import SUCCESS, ok
 from api.share.inventories import (
     POOL_TYPE_NUMBERS,
     POOL_TYPE_OF_SHARE,
@@ -39,6 +39,7 @@ from api.share.store import (
 from schemas.infra import Host
 from schemas.infra_inventories import host_inventory
 from schemas.infra_requests import HOST_POOL_TYPES
+from schemas.states import HostStatus, ResourceState
 from schemas.tables import Zone, new_uuid, utcnow
 from schemas.zstack_wire import POOL_TYPE_NAMES, shown
 from volplane import global_config
@@ -71,7 +72,6 @@ def _threshold(attr: dict[str, Any]) -> float | None:
 # --- reads ---------------------------------------------------------------------------
 
 
-@share_endpoint
 async def list_pools(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolList)
@@ -113,7 +113,6 @@ async def list_pools(request: Request) -> Response:
     return ok(await in_session(request, read))
 
 
-@share_endpoint
 async def get_pool(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolGet)
@@ -137,7 +136,6 @@ async def get_pool(request: Request) -> Response:
     return ok(await in_session(request, read))
 
 
-@share_endpoint
 async def supported_pool_types(request: Request) -> Response:
     """The types some connected host of the cluster can run, in type-number order."""
     await authenticate(request)
@@ -147,7 +145,7 @@ async def supported_pool_types(request: Request) -> Response:
         cluster_or_404(session, body.cluster_uuid)
         runnable: set[str] = set()
         for host in hosts_of_cluster(session, body.cluster_uuid):
-            if host.status == "Connected":
+            if host.status == HostStatus.CONNECTED:
                 pool_types = (host.facts or {}).get("poolTypes", [])
                 runnable.update(pool_types if isinstance(pool_types, list) else [])
         names = {SHARE_TYPE_OF_POOL[t] for t in runnable if t in SHARE_TYPE_OF_POOL}
@@ -165,7 +163,6 @@ def _device_key(device: dict[str, Any]) -> str:
     return (wwn or links or [str(device.get("name", ""))])[0]
 
 
-@share_endpoint
 async def list_fc_devices(request: Request) -> Response:
     """Block devices the cluster's hosts in the zone reported, grouped by stable name:
     one seen by several hosts is a shared LUN."""
@@ -259,7 +256,6 @@ def create_params(
     return params
 
 
-@share_endpoint
 async def create_pool(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolCreate)
@@ -286,8 +282,8 @@ async def create_pool(request: Request) -> Response:
         "url": params["url"],
         "zoneUuid": body.zone_uuid,
         "hostUuid": params.get("hostUuid"),
-        "state": "Enabled",
-        "status": "Connecting",
+        "state": ResourceState.ENABLED,
+        "status": HostStatus.CONNECTING,
         "totalCapacity": 0,
         "availableCapacity": 0,
         "allocatedCapacity": 0,
@@ -320,7 +316,6 @@ async def _pool_now(
     return await in_session(request, read)
 
 
-@share_endpoint
 async def delete_pool(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolDelete)
@@ -336,7 +331,6 @@ async def delete_pool(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def set_pool(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolSet)
@@ -358,7 +352,6 @@ async def set_pool(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def check_pool_status(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.PoolStatusCheck)

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from api.share import requests as rq
 from api.share.calls import acting_for, authenticate, in_session, submit_share, viewer
-from api.share.envelope import ok, share_endpoint
+from api.share.envelope import ok
 from api.share.inventories import (
     SnapshotTree,
     VolumeContext,
@@ -51,9 +51,10 @@ from api.share.store import (
 )
 from schemas.backups import BackupStatus, VolumeBackup
 from schemas.infra import BackupStorage, Cluster, PrimaryStorage, ZoneBackupStorage
-from schemas.storage import Volume, VolumeSnapshot
+from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.tables import new_uuid, utcnow
 from volplane import layout
+from volplane.capacity import default_snapshot_capacity
 from volplane.catalog.backups import (
     CREATE_DATA_VOLUME_FROM_VOLUME_BACKUP,
     CREATE_VOLUME_BACKUP,
@@ -119,7 +120,7 @@ def _initial_volume(
         "actualSize": 0,
         "snapshotSize": 0,
         "snapshotCapacity": snapshot_capacity,
-        "status": "Creating",
+        "status": VolumeStatus.CREATING,
         "parentSnapshotUuid": parent_snapshot.uuid if parent_snapshot else None,
         "installPath": layout.head_path(pool.mount_path, uuid),
         "createDate": now,
@@ -138,7 +139,6 @@ def _initial_volume(
 # --- volumes -----------------------------------------------------------------------
 
 
-@share_endpoint
 async def list_volumes(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeList)
@@ -189,7 +189,6 @@ async def list_volumes(request: Request) -> Response:
     return ok(await in_session(request, read))
 
 
-@share_endpoint
 async def get_volume(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeRef)
@@ -210,7 +209,6 @@ async def get_volume(request: Request) -> Response:
     return ok(await in_session(request, read))
 
 
-@share_endpoint
 async def create_volume(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeCreate)
@@ -263,7 +261,6 @@ async def _existing_volume(request: Request, caller: Caller, body: rq.VolumeRef)
     return await in_session(request, read)
 
 
-@share_endpoint
 async def delete_volume(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeDelete)
@@ -280,7 +277,6 @@ async def delete_volume(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def refresh_volume_sizes(request: Request) -> Response:
     """``used/update`` and ``snap_length/update``: both sizes are read from the images."""
     caller = await authenticate(request)
@@ -300,7 +296,6 @@ async def refresh_volume_sizes(request: Request) -> Response:
 # --- clones ------------------------------------------------------------------------
 
 
-@share_endpoint
 async def clone_volume(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeClone)
@@ -326,7 +321,7 @@ async def clone_volume(request: Request) -> Response:
             uuid=uuid,
             name=body.clone_dst_vol_name,
             size=snapshot.volume_size,
-            snapshot_capacity=3 * snapshot.volume_size,
+            snapshot_capacity=default_snapshot_capacity(snapshot.volume_size),
             parent_snapshot=snapshot if body.is_link else None,
         )
         return _volume_data(shown, cluster=cluster, tenant=actor.account_uuid)
@@ -351,7 +346,6 @@ async def clone_volume(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def clone_progress(request: Request) -> Response:
     """The progress (0-100) of the job making the volume (a clone or a restore): the
     running job's own progress; 100 once the volume is made. A failed job answers
@@ -394,7 +388,6 @@ def _snapshot_data(
     return {"snapshot": snapshot, "tree": tree, **cluster_fields()}
 
 
-@share_endpoint
 async def create_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.SnapshotCreate)
@@ -410,7 +403,7 @@ async def create_snapshot(request: Request) -> Response:
             "name": body.snapshot_name,
             "volumeUuid": volume.uuid,
             "description": body.desc,
-            "status": "Creating",
+            "status": VolumeStatus.CREATING,
             "size": 0,
             "createDate": now,
         }
@@ -463,7 +456,6 @@ async def _check_snapshot(request: Request, caller: Caller, body: rq.SnapshotRef
     await in_session(request, read)
 
 
-@share_endpoint
 async def delete_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.SnapshotDelete)
@@ -479,7 +471,6 @@ async def delete_snapshot(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def rollback_snapshot(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.SnapshotRef)
@@ -495,7 +486,6 @@ async def rollback_snapshot(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def snapshot_tree_of_volume(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeRef)
@@ -509,7 +499,6 @@ async def snapshot_tree_of_volume(request: Request) -> Response:
     return ok(_snapshot_data(None, await in_session(request, read)))
 
 
-@share_endpoint
 async def list_snapshots(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.VolumeRef)
@@ -580,7 +569,6 @@ def _share_backups(
     ]
 
 
-@share_endpoint
 async def add_backup(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.BackupAdd)
@@ -637,7 +625,6 @@ def _visible_backup(session: Session, uuid: str, actor: Actor) -> VolumeBackup:
     return get_visible(session, VolumeBackup, uuid, actor, what="backup")
 
 
-@share_endpoint
 async def delete_backup(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.BackupDelete)
@@ -659,7 +646,6 @@ async def delete_backup(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def restore_backup(request: Request) -> Response:
     caller = await authenticate(request)
     body = await rq.read_request(request, rq.BackupRestore)
@@ -676,7 +662,7 @@ async def restore_backup(request: Request) -> Response:
             uuid=uuid,
             name=body.new_volume_name,
             size=backup.size,
-            snapshot_capacity=3 * backup.size,
+            snapshot_capacity=default_snapshot_capacity(backup.size),
         )
 
     volume = await in_session(request, read)
@@ -697,7 +683,6 @@ async def restore_backup(request: Request) -> Response:
     )
 
 
-@share_endpoint
 async def list_backups(request: Request) -> Response:
     """Backups on the backup points of the cluster's zone, newest first."""
     caller = await authenticate(request)

@@ -1,10 +1,11 @@
 """The share-storage envelope, for answers and for errors.
 
-Every share-storage route is wrapped in ``share_endpoint``: whatever it raises
-becomes ``{"scode": <non-zero>, "desc": <volplane code>, "message": <details>,
-"message_cn": <Chinese description>, "stack": null, "data": null}`` with the HTTP
-status of the volplane error. This is the one place this dialect turns errors into
-responses; the ZStack dialect's is ``api.errors``.
+Every share-storage route is served by a mounted app (``api/share/app.py``) whose
+exception handlers are these: whatever a route raises becomes ``{"scode": <non-zero>,
+"desc": <volplane code>, "message": <details>, "message_cn": <Chinese description>,
+"stack": null, "data": null}`` with the HTTP status of the volplane error. This is the
+one place this dialect turns errors into responses; the ZStack dialect's is
+``api.errors``, Cinder's ``api.cinder.errors``.
 
 ``scode`` is derived from the volplane code so it is as stable as the code:
 ``VOLPLANE.<AREA>.<NNNN>`` becomes ``<area number> * 10000 + NNNN`` (``ARG.1002`` is
@@ -13,15 +14,14 @@ responses; the ZStack dialect's is ``api.errors``.
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from api.routing import allow_header
 from volplane.errors import (
     AgentError,
     BadRequest,
@@ -29,8 +29,10 @@ from volplane.errors import (
     DatabaseUnavailable,
     InsufficientCapacity,
     JobUUIDConflict,
+    MethodNotAllowed,
     NotFound,
     PermissionDenied,
+    RouteNotFound,
     StorageError,
     Unauthorized,
     UnsupportedPoolType,
@@ -108,29 +110,33 @@ def error_response(error: VolplaneError) -> JSONResponse:
     return JSONResponse(error_envelope(error), status_code=error.status)
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+async def volplane_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, VolplaneError)
+    return error_response(exc)
 
 
-def share_endpoint(handler: Handler) -> Handler:
-    """Answers whatever ``handler`` raises in the share-storage envelope."""
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        response = error_response(
+            MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+        )
+        response.headers["Allow"] = allow_header(request.scope)
+        return response
+    if exc.status_code == 404:
+        return error_response(RouteNotFound(f"no API at {request.url.path}"))
+    return error_response(VolplaneError(exc.detail))
 
-    @functools.wraps(handler)
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except VolplaneError as exc:
-            return error_response(exc)
-        except DBAPIError as exc:
-            if exc.connection_invalidated or isinstance(exc, OperationalError):
-                log.warning("database unavailable", extra={"path": request.url.path})
-                return error_response(
-                    DatabaseUnavailable(str(exc.orig)[:200] if exc.orig else None)
-                )
-            log.exception("unexpected error", extra={"path": request.url.path})
-            return error_response(VolplaneError(f"internal error: {type(exc).__name__}"))
-        except Exception as exc:
-            log.exception("unexpected error", extra={"path": request.url.path})
-            return error_response(VolplaneError(f"internal error: {type(exc).__name__}"))
 
-    wrapped.dialect = "share"  # type: ignore[attr-defined]  # for api/openapi.py
-    return wrapped
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error", extra={"path": request.url.path})
+    return error_response(VolplaneError(f"internal error: {type(exc).__name__}"))
+
+
+# The share-storage apps' handlers (api/share/app.py): the one place this dialect turns
+# errors into responses.
+EXCEPTION_HANDLERS = {
+    VolplaneError: volplane_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

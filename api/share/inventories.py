@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from schemas.states import HostStatus, ResourceState
+from schemas.storage import VolumeStatus
+
 # Pool type numbers of seed 000 (the order of pool_type/support), and volplane's
 # additions for the directory pools it also runs.
 POOL_TYPE_NUMBERS: dict[str, int] = {
@@ -52,9 +55,9 @@ def _threshold_text(value: float) -> str:
 
 def pool_status(inventory: Mapping[str, Any]) -> str:
     """``healthy`` when usable; otherwise the state or status in lower case."""
-    if inventory["state"] != "Enabled":
+    if inventory["state"] != ResourceState.ENABLED:
         return str(inventory["state"]).lower()
-    if inventory["status"] != "Connected":
+    if inventory["status"] != HostStatus.CONNECTED:
         return str(inventory["status"]).lower()
     return "healthy"
 
@@ -149,7 +152,7 @@ def share_volume(inventory: Mapping[str, Any], context: VolumeContext) -> dict[s
         "Ctime": unix(inventory.get("createDate")),
         "Mtime": unix(inventory.get("lastOpDate")),
         "AccessPath": {host: path for host in context.host_uuids},
-        "EventState": volume_event_state(str(inventory.get("status") or "Ready")),
+        "EventState": volume_event_state(str(inventory.get("status") or VolumeStatus.READY)),
         "ShareNsUUIDs": None,
         "Parent": context.parent_volume_uuid,
         "ParentSnapshot": inventory.get("parentSnapshotUuid") or "",
@@ -228,7 +231,7 @@ def share_snapshot(
         "UUID": uuid,
         "Volume": inventory["volumeUuid"],
         "Desc": inventory.get("description") or "",
-        "Status": snapshot_status(str(inventory.get("status") or "Ready")),
+        "Status": snapshot_status(str(inventory.get("status") or VolumeStatus.READY)),
         "Ctime": unix(inventory.get("createDate")),
         "Attr": {"LinkCloneUsed": "LinkCloneUsed"} if linked_clones else None,
         "Size": int(inventory.get("size") or 0),

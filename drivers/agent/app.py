@@ -26,7 +26,7 @@ from drivers.agent.chunk_routes import chunk_store_routes
 from drivers.agent.config import AgentConfig
 from drivers.agent.operations import Operation, OperationTable
 from drivers.agent.pools import ConnectedPools
-from drivers.agent.sweeper import sweep_forever, sweep_journal, sweep_once
+from drivers.agent.sweeper import sweep_forever, sweep_journal
 from drivers.facts import host_facts
 from schemas.agent import (
     CHUNK_STORE_PATH,
@@ -102,7 +102,11 @@ def _seconds(request: Request, name: str, limit: float) -> float:
 def create_agent_app(config: AgentConfig) -> Starlette:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     pools = ConnectedPools(config.data_dir / "pools.json", allowed_roots=config.allowed_roots)
-    table = OperationTable(journal_dir=config.data_dir / "operations", pools=pools)
+    table = OperationTable(
+        journal_dir=config.data_dir / "operations",
+        pools=pools,
+        retention_seconds=config.operation_retention_seconds,
+    )
 
     async def health(request: Request) -> Response:
         return JSONResponse(
@@ -174,10 +178,11 @@ def create_agent_app(config: AgentConfig) -> Starlette:
         sweep_journal(config.data_dir / "operations")
         # Shares this agent mounts (smbnetfs) live as long as it does.
         await asyncio.to_thread(pools.mount_all)
+        # The first sweep runs at once, beside the first requests: an agent busy sweeping
+        # a large pool must not look dead (what operations hold is never removed).
         grace = config.export_grace_seconds
-        await asyncio.to_thread(sweep_once, pools, export_grace=grace)
         sweeping = asyncio.create_task(
-            sweep_forever(pools, config.sweep_seconds, export_grace=grace)
+            sweep_forever(pools, config.sweep_seconds, export_grace=grace, also=table.prune_journal)
         )
         yield
         sweeping.cancel()

@@ -79,6 +79,8 @@ class Command:
     name: str
     args_model: type[AgentModel]
     handler: Callable[[Context, Any], AgentModel]
+    # A read-only command changes nothing, so it is not journaled: asking again is safe.
+    read_only: bool = False
 
 
 def _capacity(root: Path) -> PoolCapacity:
@@ -452,30 +454,30 @@ COMMANDS: dict[str, Command] = {
     command.name: command
     for command in [
         Command("pool.connect", PoolConnectArgs, pool_connect),
-        Command("pool.capacity", PoolArgs, pool_capacity),
-        Command("pool.files", PoolArgs, pool_files),
+        Command("pool.capacity", PoolArgs, pool_capacity, read_only=True),
+        Command("pool.files", PoolArgs, pool_files, read_only=True),
         Command("pool.disconnect", PoolArgs, pool_disconnect),
         Command("disk.connect", DiskConnectArgs, disk_connect),
         Command("pool.mount", MountArgs, pool_mount),
         Command("pool.unmount", PoolArgs, pool_unmount),
         Command("volume.create", VolumeCreateArgs, volume_create),
-        Command("volume.info", PathArgs, volume_info),
+        Command("volume.info", PathArgs, volume_info, read_only=True),
         Command("volume.delete", PathArgs, volume_delete),
         Command("volume.resize", VolumeResizeArgs, volume_resize),
         Command("image.overlay", OverlayArgs, image_overlay),
         Command("image.commit", PathArgs, image_commit),
         Command("image.rebase", RebaseArgs, image_rebase),
         Command("image.convert", ConvertArgs, image_convert),
-        Command("image.map", PathArgs, image_map),
-        Command("image.chain", PathArgs, image_chain),
-        Command("image.locate", LocateArgs, image_locate),
+        Command("image.map", PathArgs, image_map, read_only=True),
+        Command("image.chain", PathArgs, image_chain, read_only=True),
+        Command("image.locate", LocateArgs, image_locate, read_only=True),
         Command("image.rename", RenameArgs, image_rename),
         Command("image.pull", PullArgs, image_pull),
         Command("backup.create", BackupCreateArgs, backup_create),
         Command("backup.restore", BackupRestoreArgs, backup_restore),
         Command("backup.delete", BackupDeleteArgs, backup_delete),
         Command("store.gc", StoreGcArgs, store_gc),
-        Command("store.usage", PoolArgs, store_usage),
-        Command("pool.manageable", DiscoverArgs, pool_manageable),
+        Command("store.usage", PoolArgs, store_usage, read_only=True),
+        Command("pool.manageable", DiscoverArgs, pool_manageable, read_only=True),
     ]
 }

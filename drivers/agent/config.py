@@ -25,6 +25,8 @@ class AgentConfig:
     sweep_seconds: float = 60.0
     # A clone's export nobody wrote or fetched for this long is removed by the sweep.
     export_grace_seconds: float = 600.0
+    # How long a finished operation is remembered (and journaled) for a rerun to find.
+    operation_retention_seconds: float = 86400.0
 
     def __post_init__(self) -> None:
         if not self.token:

@@ -3,7 +3,9 @@
 A worker that died and is replaced sends the same command with the same id again
 and attaches to the running (or finished) operation instead of redoing it. Finished
 records are journaled to ``<journal_dir>/<op_id>.json`` so that holds across agent
-restarts too.
+restarts too. Both are bounded: read-only commands are never journaled and are
+forgotten ``READ_ONLY_RETENTION_SECONDS`` after they end; the others are forgotten,
+in memory and in the journal, ``retention_seconds`` after they end.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import json
 import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +37,18 @@ from volplane.errors import (
 
 log = logging.getLogger(__name__)
 
+# Long enough for the client that started a read-only command to read its answer.
+READ_ONLY_RETENTION_SECONDS = 60.0
+
 
 class Operation:
     """One operation's live state; ``changed`` wakes long-polls on every change,
     ``ended`` only on the end."""
 
-    def __init__(self, record: OperationRecord) -> None:
+    def __init__(self, record: OperationRecord, *, read_only: bool = False) -> None:
         self.record = record
+        self.read_only = read_only
+        self.ended_at: float | None = None  # when it ended, by the table's clock
         self.cancel_requested = threading.Event()
         self.cancelled_by_client = False
         self.changed = asyncio.Event()
@@ -75,8 +84,12 @@ class OperationTable:
         journal_dir: Path,
         pools: ConnectedPools,
         commands: dict[str, Command] = COMMANDS,
+        retention_seconds: float = 86400.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._journal_dir = journal_dir
+        self._retention = retention_seconds
+        self._clock = clock
         self._pools = pools
         self._commands = commands
         self._ops: dict[str, Operation] = {}
@@ -95,6 +108,7 @@ class OperationTable:
         except ValidationError as exc:
             raise InvalidParameter(f"{request.command}: {exc}") from exc
         wire_args = args.wire()
+        self.prune()
         existing = self._find(op_id)
         if existing is not None:
             record = existing.record
@@ -104,7 +118,8 @@ class OperationTable:
         op = Operation(
             OperationRecord(
                 op_id=op_id, command=request.command, args=wire_args, state=OperationState.RUNNING
-            )
+            ),
+            read_only=command.read_only,
         )
         self._ops[op_id] = op
         task = asyncio.get_running_loop().create_task(self._run(op, command, args))
@@ -191,10 +206,35 @@ class OperationTable:
         try:
             # Journaled before anyone hears of the end (a repeated command after a crash
             # gets this result, not a second run); in a thread, so polls go on meanwhile.
-            await asyncio.to_thread(self._journal, op.record.model_copy(update=end))
+            if not command.read_only:
+                await asyncio.to_thread(self._journal, op.record.model_copy(update=end))
         except OSError:
             log.exception("could not journal operation %s", op.record.op_id)
+        op.ended_at = self._clock()
         op.update(**end)
+
+    def prune(self) -> None:
+        """Forgets the finished operations whose retention has passed."""
+        now = self._clock()
+        for op_id, op in list(self._ops.items()):
+            if op.ended_at is None:
+                if not op.finished:
+                    continue
+                op.ended_at = now  # read back from the journal: kept a retention more
+            keep = READ_ONLY_RETENTION_SECONDS if op.read_only else self._retention
+            if now - op.ended_at > keep:
+                del self._ops[op_id]
+
+    def prune_journal(self) -> int:
+        """Removes journal records older than the retention; how many went."""
+        cutoff = self._clock() - self._retention
+        removed = 0
+        for path in self._journal_dir.glob("*.json"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
 
     def _find(self, op_id: str) -> Operation | None:
         op = self._ops.get(op_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from drivers import leftovers
@@ -44,10 +45,19 @@ def sweep_journal(journal_dir: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-async def sweep_forever(pools: ConnectedPools, interval: float, *, export_grace: float) -> None:
+async def sweep_forever(
+    pools: ConnectedPools,
+    interval: float,
+    *,
+    export_grace: float,
+    also: Callable[[], object] = lambda: None,
+) -> None:
+    """At once, then every ``interval``: leftovers of dead operations, then ``also`` (the
+    journal)."""
     while True:
-        await asyncio.sleep(interval)
         try:
             await asyncio.to_thread(sweep_once, pools, export_grace=export_grace)
+            await asyncio.to_thread(also)
         except Exception:
             log.exception("sweep failed")
+        await asyncio.sleep(interval)

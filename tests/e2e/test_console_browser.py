@@ -22,7 +22,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from client import Client, JobFailedError
 from client._core import new_job_uuid
-from tests.stack import ROOT, Stack
+from tests.stack import ROOT, Stack, free_port
+
+ARTIFACTS = ROOT / "test-artifacts"  # in .gitignore
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -106,7 +108,10 @@ def test_console_shows_a_job_appear_progress_and_finish(
     api.login("admin", "password")
     job = api.submit("POST", "/v1/debug/sleep", {"params": {"seconds": 4}})
     failing = api.submit(
-        "POST", "/v1/debug/sleep", {"params": {"seconds": 0, "failWith": "VOLPLANE.STORAGE.1001"}}
+        "POST",
+        "/v1/debug/sleep",
+        {"params": {"seconds": 0, "failWith": "VOLPLANE.STORAGE.1001"}},
+        webhook=f"http://127.0.0.1:{free_port()}/nobody-listens",
     )
 
     # Then the job appears, runs with a progress between 0 and 100, and finishes
@@ -129,16 +134,41 @@ def test_console_shows_a_job_appear_progress_and_finish(
         failing.wait()
     wait.until(lambda b: state_of(b, failing.uuid) == "Failed")
     assert "VOLPLANE.STORAGE.1001" in (row_value(browser, failing.uuid, ".error") or "")
+    # with its webhook's delivery state (the receiver is down: not delivered)
+    wait.until(lambda b: row_value(b, failing.uuid, ".webhook"))
+    assert "Delivered" not in (row_value(browser, failing.uuid, ".webhook") or "")
 
     # And a pending job can be cancelled from the page
     key = new_job_uuid()
     blocker = api.submit("POST", "/v1/debug/sleep", {"params": {"seconds": 30, "syncOn": key}})
     queued = api.submit("POST", "/v1/debug/sleep", {"params": {"seconds": 1, "syncOn": key}})
     wait.until(lambda b: state_of(b, queued.uuid) == "Pending")
+    # and says what it waits for: the job before it on the same resource
+    waits = row_value(browser, queued.uuid, ".waits") or ""
+    assert blocker.uuid[:8] in waits and "same resource" in waits
     browser.execute_script(
         'document.querySelector(`tr[data-uuid="${arguments[0]}"] button.cancel`).click()',
         queued.uuid,
     )
     wait.until(lambda b: state_of(b, queued.uuid) == "Cancelled")
-    browser.save_screenshot(str(ROOT / "docs" / "console.png"))
+    # A test artifact, kept where git ignores it; never written over tracked files.
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "console.png"))
     blocker.cancel()
+
+    # The storage is shown next to the queue, and times carry their date
+    for section in ("zones", "clusters", "hosts", "pools", "backup-storage", "volumes",
+                    "trees", "backups"):  # fmt: skip
+        assert browser.find_element(By.ID, section).is_displayed()
+    # with the queue over time drawn from /metrics: several samples, each series drawn
+    wait.until(lambda b: int(b.find_element(By.ID, "trends").get_attribute("data-samples")) >= 3)
+    for series in ("depth", "throughput", "failures", "latency"):
+        assert browser.find_element(By.ID, f"trend-{series}").text != ""
+        assert browser.find_element(By.ID, f"spark-{series}").get_attribute("innerHTML")
+    ended = row_value(browser, job.uuid, "td:nth-last-child(2)") or ""
+    assert any(ch.isdigit() for ch in ended) and ("/" in ended or "-" in ended or "." in ended)
+
+    # And the operator can log out: the session ends, the login form is back
+    browser.find_element(By.ID, "logout-button").click()
+    wait.until(lambda b: b.find_element(By.ID, "login").is_displayed())
+    assert browser.execute_script('return sessionStorage.getItem("volplane.session")') is None

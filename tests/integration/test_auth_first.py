@@ -78,7 +78,14 @@ def test_no_session_and_a_bad_request_answers_401(
         f"{production_stack.url}{concrete(path)}",
         content=b"{}",
         params={"limit": "not-a-number", "waitSeconds": "x", "q": "no such field=1"},
-        headers={"Content-Type": "application/json", "OpenStack-API-Version": "volume 3.8"},
+        headers={
+            "Content-Type": "application/json",
+            # bad headers too: a version Cinder does not speak, a malformed job uuid
+            # and webhook, all of which the routes check (after who is calling)
+            "OpenStack-API-Version": "volume 9.99",
+            "X-Job-UUID": "not-a-uuid",
+            "X-Web-Hook": "ftp://nowhere",
+        },
         timeout=30,
     )
     assert_unauthorized(path, response)

@@ -147,8 +147,10 @@ def test_every_resource_by_name_through_the_cli(
     cli.json("backup-storage", "add", store, "--host", host, "--path", str(tmp_path / "bs"))
     cli.json("backup-storage", "attach", store, "--zone", zone)
 
+    offering = new_name("do")
+    cli.json("disk-offering", "create", offering, "--size", "64M")
     volume = new_name("v")
-    made = cli.json("volume", "create", volume, "--size", "64M", "--pool", pool)
+    made = cli.json("volume", "create", volume, "--offering", offering, "--pool", pool)
     # Tables: whole uuids and sizes for people; -f value -c for scripts.
     table = cli.run("volume", "show", volume).stdout
     assert made["uuid"] in table and "64.0 MiB" in table
@@ -170,7 +172,7 @@ def test_every_resource_by_name_through_the_cli(
     )
     restored = cli.json("backup", "restore", backup, new_name("r"), "--pool", pool)
     assert restored["status"] == "Ready" and restored["size"] == 64 << 20
-    named = {"cluster": cluster, "host": host, "primary-storage": pool}
+    named = {"cluster": cluster, "host": host, "primary-storage": pool, "disk-offering": offering}
     named.update({"backup-storage": store, "backup": backup, "snapshot": snap})
     for noun, name in named.items():
         assert value(cli, noun, "list", "-q", f"name={name}", "-c", "name") == name

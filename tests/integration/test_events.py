@@ -118,9 +118,17 @@ async def test_all_jobs_stream_shows_each_callers_own_jobs(production_stack: Sta
         await admin.accounts.create(name, "pw")
         await tenant.login(name, "pw")
 
-        async def follow(client: AsyncClient, job_uuid: str) -> list[Event]:
+        # A job of the tenant that is still running when the streams open: seeing it on
+        # a stream is the signal that the stream is watching (no fixed sleep).
+        marker = await tenant.submit("POST", "/v1/debug/sleep", {"params": {"seconds": 30}})
+        watching = {"admin": asyncio.Event(), "tenant": asyncio.Event()}
+
+        async def follow(client: AsyncClient, who: str, job_uuid: str) -> list[Event]:
             seen: list[Event] = []
             async for event in client.jobs.events():
+                if event.data["uuid"] == marker.uuid:
+                    watching[who].set()
+                    continue
                 seen.append(event)
                 if event.data["uuid"] == job_uuid and event.data["finished"]:
                     return seen
@@ -129,9 +137,11 @@ async def test_all_jobs_stream_shows_each_callers_own_jobs(production_stack: Sta
         # Given both watching all the jobs they can see
         admin_job_uuid = new_job_uuid()
         tenant_job_uuid = new_job_uuid()
-        admin_watch = asyncio.create_task(follow(admin, tenant_job_uuid))
-        tenant_watch = asyncio.create_task(follow(tenant, tenant_job_uuid))
-        await asyncio.sleep(0.5)  # let both streams open before the jobs exist
+        admin_watch = asyncio.create_task(follow(admin, "admin", tenant_job_uuid))
+        tenant_watch = asyncio.create_task(follow(tenant, "tenant", tenant_job_uuid))
+        async with asyncio.timeout(60):
+            await asyncio.gather(*(event.wait() for event in watching.values()))
+        await marker.cancel()
 
         # When the admin and the tenant each start a job
         admin_job = await admin.submit(

@@ -88,10 +88,12 @@ def test_path_uuids_carry_the_pattern_the_server_enforces(production_stack: Stac
 
     assert path_schema("/v1/zones/{uuid}/actions", "put", "uuid")["pattern"] == UUID
     assert path_schema("/v1/volume-snapshots/{uuid}/actions", "put", "uuid")["pattern"] == UUID
-    assert path_schema("/v1/volumes/{uuid}/volume-snapshots", "post", "uuid")["pattern"] == UUID
-    attach = "/v1/clusters/{cluster}/primary-storage/{pool}"
-    assert path_schema(attach, "post", "cluster")["pattern"] == UUID
-    assert path_schema(attach, "post", "pool")["pattern"] == UUID
+    # Placeholders carry ZStack's field names (its SDKs repeat them in bodies).
+    snapshots = "/v1/volumes/{volumeUuid}/volume-snapshots"
+    assert path_schema(snapshots, "post", "volumeUuid")["pattern"] == UUID
+    attach = "/v1/clusters/{clusterUuid}/primary-storage/{primaryStorageUuid}"
+    assert path_schema(attach, "post", "clusterUuid")["pattern"] == UUID
+    assert path_schema(attach, "post", "primaryStorageUuid")["pattern"] == UUID
     # and the server does refuse what the pattern refuses
     admin = production_stack.login()
     refused = admin.request("PUT", "/v1/zones/not-a-uuid/actions", json={"updateZone": {}})

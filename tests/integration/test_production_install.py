@@ -81,7 +81,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("install")
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
-    install = pip(venv, "install", "-q", "--no-compile", "--no-index")
+    install = pip(venv, "install", "-q", "--no-index")
     subprocess.run([*install, "--find-links", wheelhouse(), source_copy(work / "src")], check=True)
     return venv
 

@@ -150,6 +150,13 @@ def test_full_flow_through_the_share_dialect(production_stack: Stack, tmp_path: 
         )
         assert [b["UUID"] for b in backups["backup"]] == [backup["UUID"]]
         assert backups["backup"][0]["Status"] == "Ready"
+        # Time windows are inclusive, in the whole seconds Ctime shows.
+        ctime = backups["backup"][0]["Ctime"]
+        by_volume = {**ref, "filter_volume_uuid": volume["UUID"]}
+        for start, end, seen in ((ctime, ctime, True), (ctime - 5, ctime - 1, False)):
+            window = {"filter_start_time": start, "filter_end_time": end}
+            listed = data(get(admin, "/v1/volume/share/backup/list", {**by_volume, **window}))
+            assert [b["UUID"] for b in listed["backup"] or []] == ([backup["UUID"]] if seen else [])
         restore = post(
             admin,
             "/v1/volume/share/backup/restore",

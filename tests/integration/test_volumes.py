@@ -218,3 +218,27 @@ def test_sizes_that_are_not_whole_sectors_are_rounded_up_everywhere(
         assert grown["size"] == volume_size(size) == qcow2.info(path).virtual_size
     assert allocated_matches_volumes(admin, infra.pool["uuid"])
     assert admin.call("DELETE", f"/v1/volumes/{created['uuid']}").status_code == 200
+
+    # A volume made from a disk offering of such a size follows the same rule
+    offering = inventory(
+        admin.call(
+            "POST",
+            "/v1/disk-offerings",
+            json={"params": {"name": new_name(), "diskSize": 4 * MiB + 3}},
+        )
+    )
+    offered = inventory(
+        admin.call(
+            "POST",
+            "/v1/volumes/data",
+            json={
+                "params": {
+                    "name": new_name(),
+                    "diskOfferingUuid": offering["uuid"],
+                    "primaryStorageUuid": infra.pool["uuid"],
+                }
+            },
+        )
+    )
+    assert offered["size"] == 4 * MiB + 512 == qcow2.info(Path(offered["installPath"])).virtual_size
+    assert allocated_matches_volumes(admin, infra.pool["uuid"])

@@ -12,7 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 from schemas.tables import Account, Session, new_uuid, utcnow
 from volplane.errors import InvalidCredentials, ResourceNotFound, SessionExpired, SessionInvalid
-from volplane.passwords import hash_password, sha512_hex, verify_password
+from volplane.passwords import hash_password, needs_rehash, sha512_hex, verify_password
 from volplane.store.results import affected
 from volplane.tenancy import may_act_for
 
@@ -72,8 +72,11 @@ class AccountStore:
             account = db.scalar(select(Account).where(Account.name == name))
             # Hash even for unknown names so timing does not reveal which names exist.
             stored = account.password_hash if account else hash_password("x")
-            if not verify_password(password_sha512.lower(), stored) or account is None:
+            secret = password_sha512.lower()
+            if not verify_password(secret, stored) or account is None:
                 raise InvalidCredentials()
+            if needs_rehash(stored):
+                account.password_hash = hash_password(secret)
             now = utcnow()
             session = Session(
                 uuid=new_uuid(),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.infra import BackupStorage, ClusterPrimaryStorage, Host, PrimaryStorage
+from schemas.states import HostStatus
 from volplane.tenancy import ADMIN, Actor, visible
 
 POOL_TYPES = ("local-storage", "smp", "disk", "nfs", "samba")
@@ -18,7 +19,7 @@ def pool_type_support(session: Session) -> tuple[list[str], dict[str, str]]:
     """Types some connected host can run, and why the others cannot run anywhere."""
     supported: set[str] = set()
     reasons: dict[str, list[str]] = {}
-    hosts = session.scalars(select(Host).where(Host.status == "Connected"))
+    hosts = session.scalars(select(Host).where(Host.status == HostStatus.CONNECTED))
     for host in hosts:
         facts: dict[str, Any] = host.facts or {}
         supported.update(facts.get("poolTypes", []))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from schemas.agent import OwnedImage
 from schemas.infra import Cluster, Host, HostStatus, PrimaryStorage
+from schemas.states import ResourceState
 from schemas.storage import Volume, VolumeSnapshot
 from schemas.tables import ApiJob
 from volplane.errors import InvalidParameter, ResourceInState, ResourceNotFound
@@ -65,7 +66,7 @@ class AgentAddress:
 def listing_agent(session: Session, pool: PrimaryStorage) -> AgentAddress:
     """A connected host that reaches the pool (maintenance excluded)."""
     for host in pool_hosts(session, pool):
-        if host.status == HostStatus.CONNECTED and host.state != "Maintenance":
+        if host.status == HostStatus.CONNECTED and host.state != ResourceState.MAINTENANCE:
             return AgentAddress(host.agent_url, host.agent_token)
     raise ResourceInState(f"primary storage {pool.uuid} is reachable from no connected host")
 

@@ -14,6 +14,7 @@ from schemas import infra_requests as rq
 from schemas.infra import BackupStorage, Host, ZoneBackupStorage
 from schemas.infra_inventories import backup_storage_inventory
 from schemas.requests import DeleteResource
+from schemas.states import ResourceState
 from schemas.tables import Zone, utcnow
 from volplane.catalog import backup_storage as catalog
 from volplane.errors import (
@@ -124,7 +125,7 @@ def reconnect(ctx: JobContext, req: rq.ReconnectBackupStorage) -> dict[str, Any]
 
 def change_state(ctx: JobContext, req: rq.ChangeBackupStorageState) -> dict[str, Any]:
     storage = get_or_404(ctx.session, BackupStorage, req.uuid, "backup storage")
-    storage.state = "Enabled" if req.stateEvent == "enable" else "Disabled"
+    storage.state = ResourceState.ENABLED if req.stateEvent == "enable" else ResourceState.DISABLED
     storage.last_op_date = utcnow()
     ctx.session.flush()
     return {"inventory": backup_storage_inventory(storage)}

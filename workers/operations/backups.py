@@ -35,10 +35,12 @@ from schemas.agent import ChunkStoreRef
 from schemas.backup_inventories import backup_inventory
 from schemas.backups import BackupMode, BackupStatus, VolumeBackup
 from schemas.infra import BackupStorage, Host, PrimaryStorage
+from schemas.states import ResourceState
 from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import volume_inventory
 from schemas.tables import utcnow
 from volplane import layout
+from volplane.capacity import default_snapshot_capacity
 from volplane.catalog import backups as catalog
 from volplane.errors import (
     DuplicateResource,
@@ -74,7 +76,7 @@ def _usable_storage(ctx: JobContext, uuid: str, *, new_work: bool) -> BackupStor
     storage = ctx.session.get(BackupStorage, uuid)
     if storage is None:
         raise ResourceNotFound(f"backup storage {uuid} does not exist")
-    if new_work and storage.state != "Enabled":
+    if new_work and storage.state != ResourceState.ENABLED:
         raise ResourceInState(f"backup storage {uuid} is {storage.state}")
     if storage.status != CONNECTED:
         raise ResourceInState(f"backup storage {uuid} is {storage.status}")
@@ -142,7 +144,7 @@ def _source(ctx: JobContext, volume: Volume, snapshot_uuid: str | None) -> str:
     snapshot = ctx.session.get(VolumeSnapshot, snapshot_uuid)
     if snapshot is None or snapshot.volume_uuid != volume.uuid:
         raise ResourceNotFound(f"volume {volume.uuid} has no snapshot {snapshot_uuid}")
-    if snapshot.status != "Ready":
+    if snapshot.status != VolumeStatus.READY:
         raise ResourceInState(f"snapshot {snapshot_uuid} is {snapshot.status}")
     return snapshot.install_path
 
@@ -314,7 +316,7 @@ def _begin_restore(
             size=backup.size,
             actual_size=0,
             snapshot_size=0,
-            snapshot_capacity=3 * backup.size,
+            snapshot_capacity=default_snapshot_capacity(backup.size),
             install_path=path,
             status=VolumeStatus.CREATING,
             clone_progress=0.0,

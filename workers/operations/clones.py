@@ -33,6 +33,7 @@ from schemas.infra import PrimaryStorage
 from schemas.storage import Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import volume_inventory
 from volplane import layout
+from volplane.capacity import default_snapshot_capacity
 from volplane.catalog import clones as catalog
 from volplane.errors import (
     DuplicateResource,
@@ -93,7 +94,7 @@ def _new_volume(
         "size": size,
         "actual_size": 0,
         "snapshot_size": 0,
-        "snapshot_capacity": 3 * size,
+        "snapshot_capacity": default_snapshot_capacity(size),
         "install_path": path,
     }
     return Volume(**{**defaults, **fields})

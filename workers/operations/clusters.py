@@ -10,6 +10,7 @@ from schemas import infra_requests as rq
 from schemas.infra import Cluster, Host
 from schemas.infra_inventories import cluster_inventory
 from schemas.requests import DeleteResource
+from schemas.states import ResourceState
 from schemas.tables import Zone, utcnow
 from volplane.catalog import clusters as catalog
 from volplane.errors import DuplicateResource, ResourceInUse
@@ -50,7 +51,7 @@ def update_cluster(ctx: JobContext, req: rq.UpdateCluster) -> dict[str, Any]:
 
 def change_cluster_state(ctx: JobContext, req: rq.ChangeClusterState) -> dict[str, Any]:
     cluster = get_or_404(ctx.session, Cluster, req.uuid, "cluster")
-    cluster.state = "Enabled" if req.stateEvent == "enable" else "Disabled"
+    cluster.state = ResourceState.ENABLED if req.stateEvent == "enable" else ResourceState.DISABLED
     cluster.last_op_date = utcnow()
     ctx.session.flush()
     return {"inventory": cluster_inventory(cluster)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drivers.client import AgentClient
 from schemas.infra import Host, HostStatus
+from schemas.states import ResourceState
 from volplane.errors import HostNotConnected
 from workers.context import JobContext
 
@@ -22,7 +23,7 @@ def require_usable_host(host: Host, *, new_work: bool = True) -> None:
     """
     if host.status != CONNECTED:
         raise HostNotConnected(f"host {host.uuid} ({host.name}) is {host.status}")
-    if host.state == "Maintenance":
+    if host.state == ResourceState.MAINTENANCE:
         raise HostNotConnected(f"host {host.uuid} ({host.name}) is in maintenance")
-    if new_work and host.state == "Disabled":
+    if new_work and host.state == ResourceState.DISABLED:
         raise HostNotConnected(f"host {host.uuid} ({host.name}) is disabled")

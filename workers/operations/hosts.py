@@ -24,6 +24,7 @@ from schemas import infra_requests as rq
 from schemas.infra import BackupStorage, Cluster, Host, HostStatus, PrimaryStorage
 from schemas.infra_inventories import host_inventory
 from schemas.requests import DeleteResource
+from schemas.states import STATE_OF_EVENT
 from schemas.tables import utcnow
 from volplane.catalog import hosts as catalog
 from volplane.errors import (
@@ -54,7 +55,6 @@ CONNECTED, DISCONNECTED, CONNECTING = (
     HostStatus.DISCONNECTED,
     HostStatus.CONNECTING,
 )
-STATE_OF_EVENT = {"enable": "Enabled", "disable": "Disabled", "maintain": "Maintenance"}
 
 
 def pools_holding_volumes(ctx: JobContext, pool_uuids: list[str]) -> int:

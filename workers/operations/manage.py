@@ -36,6 +36,7 @@ from schemas.storage_inventories import reason_not_safe, volume_inventory
 from schemas.tables import Account, ResourceTag
 from volplane import layout
 from volplane.backing import ImageRole
+from volplane.capacity import default_snapshot_capacity
 from volplane.catalog import manage as catalog
 from volplane.errors import (
     DuplicateResource,
@@ -168,7 +169,9 @@ def manage_volume(ctx: JobContext, req: rq.ManageVolume) -> dict[str, Any]:
         actual_size=actual_size,
         snapshot_size=0,
         snapshot_capacity=(
-            req.snapshotCapacity if req.snapshotCapacity is not None else 3 * image.virtual_size
+            req.snapshotCapacity
+            if req.snapshotCapacity is not None
+            else default_snapshot_capacity(image.virtual_size)
         ),
         install_path=install_path,
         base_path=base_path,

@@ -24,6 +24,7 @@ from schemas.agent import DiskConnectArgs, MountArgs, PoolArgs, PoolCapacity
 from schemas.infra import Cluster, ClusterPrimaryStorage, Host, PrimaryStorage
 from schemas.infra_inventories import primary_storage_inventory
 from schemas.requests import DeleteResource
+from schemas.states import STATE_OF_EVENT, HostStatus, ResourceState
 from schemas.storage import Volume
 from schemas.tables import Zone, utcnow
 from volplane.capacity import PoolCapacity as CapacityRule
@@ -43,25 +44,17 @@ from workers.context import JobContext, Runs
 from workers.operations.common import absent_is_deleted, get_or_404
 from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 
-STATE_OF_EVENT = {"enable": "Enabled", "disable": "Disabled", "maintain": "Maintenance"}
-
-
-# --- volumes (owned by the volumes area; absent until it is installed) --------
-
-
-def _volume_model() -> Any:
-    return Volume
+# --- the volumes in a pool ------------------------------------------------------
 
 
 def volume_count(session: Session, pool_uuids: list[str]) -> int:
-    volume = _volume_model()
-    if volume is None or not pool_uuids:
+    if not pool_uuids:
         return 0
     return int(
         session.scalar(
             select(func.count())
-            .select_from(volume)
-            .where(volume.primary_storage_uuid.in_(pool_uuids))
+            .select_from(Volume)
+            .where(Volume.primary_storage_uuid.in_(pool_uuids))
         )
         or 0
     )
@@ -69,21 +62,17 @@ def volume_count(session: Session, pool_uuids: list[str]) -> int:
 
 def allocated_bytes(session: Session, pool_uuid: str) -> int:
     """Sum of the virtual sizes of the pool's volumes."""
-    volume = _volume_model()
-    if volume is None:
-        return 0
     total = session.scalar(
-        select(func.coalesce(func.sum(volume.size), 0)).where(
-            volume.primary_storage_uuid == pool_uuid
+        select(func.coalesce(func.sum(Volume.size), 0)).where(
+            Volume.primary_storage_uuid == pool_uuid
         )
     )
     return int(total or 0)
 
 
 def delete_volume_rows(session: Session, pool_uuids: list[str]) -> None:
-    volume = _volume_model()
-    if volume is not None and pool_uuids:
-        session.execute(delete(volume).where(volume.primary_storage_uuid.in_(pool_uuids)))
+    if pool_uuids:
+        session.execute(delete(Volume).where(Volume.primary_storage_uuid.in_(pool_uuids)))
 
 
 def refresh_allocated(session: Session, pool: PrimaryStorage) -> None:
@@ -184,7 +173,7 @@ def _connect_everywhere(ctx: JobContext, pool: PrimaryStorage, hosts: list[Host]
     """Connects a shared pool on each connected host; how many hosts took it."""
     done = 0
     for host in hosts:
-        if host.status != CONNECTED or host.state == "Maintenance":
+        if host.status != CONNECTED or host.state == ResourceState.MAINTENANCE:
             continue
         _check_supported(host, pool.type)
         connect_pool_on_host(ctx, pool, host, step=f"connect-{host.uuid}")
@@ -266,7 +255,7 @@ def add_primary_storage(ctx: JobContext, req: rq.AddPrimaryStorage) -> dict[str,
         url=req.url,
         mount_path=req.url if req.type in ("local-storage", "smp") else "",
         host_uuid=host.uuid if host else None,
-        status="Connecting",
+        status=HostStatus.CONNECTING,
         over_allocation_threshold=req.overAllocationThreshold,
         avail_tenants=sorted(set(req.availTenants or [])) or None,
         mount_options=list(req.mountOptions) or None,
@@ -343,7 +332,7 @@ def detach_primary_storage(ctx: JobContext, req: rq.AttachPrimaryStorage) -> dic
                 release_pool(ctx, pool, host, step=f"release-{host.uuid}")
     pool.cluster_refs.remove(ref)
     if pool.host_uuid is None and not pool.cluster_refs:
-        pool.status = "Disconnected"
+        pool.status = HostStatus.DISCONNECTED
     pool.last_op_date = utcnow()
     ctx.session.flush()
     return {"inventory": primary_storage_inventory(pool)}
@@ -370,7 +359,11 @@ def sync_capacity(ctx: JobContext, req: rq.SyncPrimaryStorageCapacity) -> dict[s
     """Reads total/available from the filesystem and sums the volumes' virtual sizes."""
     pool = get_or_404(ctx.session, PrimaryStorage, req.uuid, "primary storage")
     host = next(
-        (h for h in hosts_of_pool(ctx, pool) if h.status == CONNECTED and h.state != "Maintenance"),
+        (
+            h
+            for h in hosts_of_pool(ctx, pool)
+            if h.status == CONNECTED and h.state != ResourceState.MAINTENANCE
+        ),
         None,
     )
     if host is None:

@@ -20,11 +20,13 @@ from drivers.client import AgentClient
 from schemas import storage_requests as rq
 from schemas.agent import ImageInfo
 from schemas.infra import PrimaryStorage
+from schemas.states import ResourceState
 from schemas.storage import DiskOffering, Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import volume_inventory
 from schemas.tables import utcnow
 from volplane import layout
 from volplane.backing import BackingChoice, choose_backing, name_in_pool
+from volplane.capacity import default_snapshot_capacity
 from volplane.catalog import volumes as catalog
 from volplane.errors import (
     DriverCommandFailed,
@@ -37,6 +39,7 @@ from volplane.errors import (
     VolumeHasDependents,
     VolumeShrinkRefused,
 )
+from volplane.sizes import volume_size
 from volplane.snapshot_tree import (
     Delete,
     Overlay,
@@ -66,7 +69,10 @@ from workers.operations.primary_storage import (
 
 
 def side_session(ctx: JobContext) -> Session:
-    """A session of its own, committed at once (``Creating`` rows, clone progress)."""
+    """A session of its own, committed at once (``Creating`` rows, clone progress). The
+    job's own transaction is ended first if it wrote nothing, so a job never holds two
+    pooled connections at once."""
+    ctx.end_read_transaction()
     return Session(bind=ctx.session.get_bind(), expire_on_commit=False)
 
 
@@ -109,8 +115,8 @@ def agent_for_pool(ctx: JobContext, pool: PrimaryStorage, *, new_work: bool = Fa
     """The agent of a host that reaches the pool and can take the work."""
     hosts = hosts_of_pool(ctx, pool)
     for host in hosts:
-        usable = host.status == CONNECTED and host.state != "Maintenance"
-        if usable and not (new_work and host.state == "Disabled"):
+        usable = host.status == CONNECTED and host.state != ResourceState.MAINTENANCE
+        if usable and not (new_work and host.state == ResourceState.DISABLED):
             return agent_of(ctx, host)
     if hosts:
         require_usable_host(hosts[0], new_work=new_work)
@@ -121,7 +127,7 @@ def check_pool_open(ctx: JobContext, pool: PrimaryStorage | None, uuid: str) -> 
     """A pool the caller may place new volumes in (a closed pool is reported as absent)."""
     if pool is None or not may_see(pool, ctx):
         raise ResourceNotFound(f"primary storage {uuid} does not exist")
-    if pool.state != "Enabled":
+    if pool.state != ResourceState.ENABLED:
         raise ResourceInState(f"primary storage {pool.uuid} is {pool.state}")
     if pool.status != CONNECTED:
         raise ResourceInState(f"primary storage {pool.uuid} is {pool.status}")
@@ -152,7 +158,7 @@ def choose_pool(ctx: JobContext, requested: str | None, size: int) -> PrimarySto
         pool
         for pool in ctx.session.scalars(
             select(PrimaryStorage).where(
-                PrimaryStorage.state == "Enabled", PrimaryStorage.status == CONNECTED
+                PrimaryStorage.state == ResourceState.ENABLED, PrimaryStorage.status == CONNECTED
             )
         )
         if may_see(pool, ctx) and capacity_of(pool).can_allocate(size)
@@ -284,7 +290,8 @@ def create_data_volume(ctx: JobContext, req: rq.CreateDataVolume) -> dict[str, A
         raise DuplicateResource(f"volume {uuid} already exists")
     size = req.diskSize or None
     if req.diskOfferingUuid is not None:
-        size = size or offered_size(ctx, req.diskOfferingUuid)
+        # the offering keeps the size it was given; the volume follows the one size rule
+        size = size or volume_size(offered_size(ctx, req.diskOfferingUuid))
     requested = req.primaryStorageUuid
     if req.backingFile is not None and requested is None:
         requested = pool_holding(ctx, req.backingFile).uuid
@@ -315,7 +322,9 @@ def create_data_volume(ctx: JobContext, req: rq.CreateDataVolume) -> dict[str, A
         actual_size=info.actual_size or 0,
         snapshot_size=0,
         snapshot_capacity=(
-            req.snapshotCapacity if req.snapshotCapacity is not None else 3 * info.virtual_size
+            req.snapshotCapacity
+            if req.snapshotCapacity is not None
+            else default_snapshot_capacity(info.virtual_size)
         ),
         install_path=path,
         base_path=None if backing is None else backing.path,
@@ -510,7 +519,7 @@ def update_volume(ctx: JobContext, req: rq.UpdateVolume) -> dict[str, Any]:
 
 def change_volume_state(ctx: JobContext, req: rq.ChangeVolumeState) -> dict[str, Any]:
     volume = visible_volume(ctx, req.uuid)
-    volume.state = "Enabled" if req.stateEvent == "enable" else "Disabled"
+    volume.state = ResourceState.ENABLED if req.stateEvent == "enable" else ResourceState.DISABLED
     return done(ctx, volume)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from schemas import requests as rq
 from schemas.inventories import zone_inventory
+from schemas.states import ResourceState
 from schemas.tables import Zone, utcnow
 from volplane.catalog import zones as catalog
 from volplane.errors import DuplicateResource
@@ -38,7 +39,7 @@ def update_zone(ctx: JobContext, req: rq.UpdateZone) -> dict[str, Any]:
 
 def change_zone_state(ctx: JobContext, req: rq.ChangeZoneState) -> dict[str, Any]:
     zone = get_or_404(ctx.session, Zone, req.uuid, "zone")
-    zone.state = "Enabled" if req.stateEvent == "enable" else "Disabled"
+    zone.state = ResourceState.ENABLED if req.stateEvent == "enable" else ResourceState.DISABLED
     zone.last_op_date = utcnow()
     ctx.session.flush()
     return {"inventory": zone_inventory(zone)}
