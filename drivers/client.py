@@ -199,7 +199,9 @@ class AgentClient:
     def start(
         self, op_id: str, command: str, args: dict[str, Any], *, wait: float = 0.0
     ) -> OperationRecord:
-        body = StartOperation(command=command, args=args).wire()
+        # The request's own timeout: after it, this client has given up on the answer.
+        not_after = time.time() + self._read_timeout + wait
+        body = StartOperation(command=command, args=args, not_after=not_after).wire()
         answer = self._request("PUT", operation_path(op_id), json=body, wait=wait)
         return OperationRecord.model_validate(answer)
 

@@ -45,6 +45,14 @@ class StartOperation(AgentModel):
 
     command: str
     args: dict[str, Any] = Field(default_factory=dict)
+    # Unix time after which the sender no longer waits for this answer: a start that
+    # reaches the agent later (it was hung, the request waited in its socket) is refused,
+    # so no work is done for a job that already gave up and undid what it made.
+    not_after: float | None = None
+
+
+# Clocks of the control plane and the hosts may differ by this much.
+CLOCK_SKEW_SECONDS = 10.0
 
 
 class OperationRecord(AgentModel):

@@ -33,8 +33,8 @@ from volplane.errors import NotFound, ResourceNotFound
 T = TypeVar("T")
 
 OWNER = "__tenant_owner__"
-_UUID = re.compile(r"[0-9a-f]{32}")
 LISTED = "__tenant_list__"
+_UUID = re.compile(r"[0-9a-f]{32}")
 
 
 class Actor(Protocol):
@@ -62,11 +62,6 @@ ADMIN = Tenant(account_uuid="", is_admin=True)
 def as_tenant(account_uuid: str | None) -> Tenant:
     """The actor for a tenant filter: ``None`` is no filter (an admin's view)."""
     return ADMIN if account_uuid is None else Tenant(account_uuid)
-
-
-def tenant_of(actor: Actor) -> str | None:
-    """The account rows are limited to; None for an admin."""
-    return None if actor.is_admin else actor.account_uuid
 
 
 def _model(entity: Any) -> type:

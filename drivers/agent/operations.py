@@ -25,8 +25,15 @@ from pydantic import ValidationError
 
 from drivers.agent.commands import COMMANDS, Command, Context
 from drivers.agent.pools import ConnectedPools
-from schemas.agent import OP_ID_PATTERN, OperationRecord, OperationState, StartOperation
+from schemas.agent import (
+    CLOCK_SKEW_SECONDS,
+    OP_ID_PATTERN,
+    OperationRecord,
+    OperationState,
+    StartOperation,
+)
 from volplane.errors import (
+    AgentTimeout,
     Conflict,
     InvalidParameter,
     JobCancelled,
@@ -115,6 +122,10 @@ class OperationTable:
             if (record.command, record.args) != (request.command, wire_args):
                 raise Conflict(f"operation {op_id} exists with a different command or arguments")
             return existing
+        if request.not_after is not None and time.time() > request.not_after + CLOCK_SKEW_SECONDS:
+            raise AgentTimeout(
+                f"operation {op_id} reached the agent after its sender stopped waiting; not started"
+            )
         op = Operation(
             OperationRecord(
                 op_id=op_id, command=request.command, args=wire_args, state=OperationState.RUNNING

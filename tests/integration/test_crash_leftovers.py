@@ -18,11 +18,11 @@ import pytest
 
 from drivers.chunkstore import LocalChunkStore
 from drivers.client import AgentClient
-from schemas.agent import BackupCreateArgs, ChunkStoreRef, ConvertArgs, PullArgs
+from schemas.agent import CLOCK_SKEW_SECONDS, BackupCreateArgs, ChunkStoreRef, ConvertArgs, PullArgs
 from tests.agents import AgentProcess
 from volplane import layout
 from volplane.chunking import PIN_LEASE_SECONDS
-from volplane.errors import IntegrityError
+from volplane.errors import AgentTimeout, IntegrityError
 
 pytestmark = pytest.mark.integration
 
@@ -117,6 +117,28 @@ def test_deleting_an_image_still_being_copied_stops_the_copy_first(
         assert client.operation(copy).state.value == "cancelled"
     assert not part.exists()
     time.sleep(1.0)
+    assert not dst.exists()
+
+
+def test_a_start_that_reaches_a_hung_agent_after_its_sender_gave_up_is_refused(
+    agent: AgentProcess, tmp_path: Path
+) -> None:
+    # Given a hung agent (SIGSTOP) and a worker that gives up on a start after 1 s
+    pool = pool_of(agent, tmp_path / "pool")
+    dst = Path(layout.head_path(str(pool), uuid.uuid4().hex))
+    agent.pause()
+    try:
+        impatient = AgentClient(agent.url, agent.token, read_timeout=1.0)
+        with impatient, pytest.raises(AgentTimeout):
+            impatient.create_volume(uuid.uuid4().hex, str(dst), size=MiB)
+        # When the agent goes on long after (past the sender's timeout and the clock skew)
+        time.sleep(1.0 + 1.0 + CLOCK_SKEW_SECONDS + 1.0)
+    finally:
+        agent.resume()
+    # Then the start waiting in its socket is refused: no image for a job that gave up
+    with agent.client() as client:
+        client.health()
+    time.sleep(0.5)
     assert not dst.exists()
 
 

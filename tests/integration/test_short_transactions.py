@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine
 
+from drivers.client import AgentClient
 from tests.agents import running_agent
 from tests.infra import infrastructure
 from tests.services import PG_ADMIN_DSN
@@ -52,6 +53,16 @@ def in_process_runtime(stack: Stack) -> WorkerRuntime:
     runtime.__dict__["engine"] = create_engine(
         settings.resolved_database_url(), pool_size=POOL_SIZE, max_overflow=0, pool_timeout=120
     )
+    # The agent is held for as long as the twenty jobs take to reach it on a busy machine:
+    # their calls wait for it instead of timing out.
+    clients: dict[tuple[str, str], AgentClient] = {}
+
+    def agent_client(url: str, token: str) -> AgentClient:
+        if (url, token) not in clients:
+            clients[url, token] = AgentClient(url, token, read_timeout=300)
+        return clients[url, token]
+
+    runtime.__dict__["agent_client"] = agent_client
     return runtime
 
 
@@ -92,15 +103,15 @@ def test_full_clones_waiting_on_an_agent_hold_no_transaction(
                 thread.start()
             wait_until(
                 lambda: all(admin.get(f"/v1/volumes/{u}").status_code == 200 for u in new_uuids),
-                timeout=25,
+                timeout=240,
             )
             # Then each waits on the agent with no transaction and no connection held
-            wait_until(lambda: not idle_in_transaction(database), timeout=10)
-            wait_until(lambda: runtime.engine.pool.checkedout() == 0, timeout=10)  # type: ignore[attr-defined]
+            wait_until(lambda: not idle_in_transaction(database), timeout=60)
+            wait_until(lambda: runtime.engine.pool.checkedout() == 0, timeout=60)  # type: ignore[attr-defined]
         finally:
             agent.resume()
         for thread in threads:
-            thread.join(timeout=120)
+            thread.join(timeout=300)
 
     assert outcomes == dict.fromkeys(jobs, "succeeded")
     for uuid in new_uuids:

@@ -505,6 +505,19 @@ CASES |= {
 }
 
 
+def _cluster_tenants(t: Tenants) -> None:
+    """The share dialect's cluster names the tenants with volumes in it: B is not told A."""
+    ref = {"cluster_uuid": t.share.cluster_uuid}
+    mine = get(t.a, "/v1/cluster/get", ref)
+    assert mine.status_code == 200 and t.a_uuid in mine.text, mine.text
+    theirs = get(t.b, "/v1/cluster/get", ref)
+    assert theirs.status_code == 200 and t.a_uuid not in theirs.text, theirs.text
+    sees_nothing(t, theirs)
+
+
+CASES["share-cluster-tenants"] = _cluster_tenants
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_another_tenant_gets_not_found_and_sees_nothing(t: Tenants, case: str) -> None:
     CASES[case](t)

@@ -273,11 +273,20 @@ def backing_of(
         actor=ctx,
     )
     if choice.parent_snapshot_uuid is not None:
-        snapshot = get_visible(ctx.session, VolumeSnapshot, choice.parent_snapshot_uuid, ctx)
-        visible_volume(ctx, snapshot.volume_uuid)
-        if snapshot.status != "Ready":
-            raise ResourceInState(f"snapshot {snapshot.uuid} is {snapshot.status}")
+        keep_snapshot(ctx, choice.parent_snapshot_uuid)
     return choice
+
+
+def keep_snapshot(ctx: JobContext, snapshot_uuid: str) -> VolumeSnapshot:
+    """The Ready snapshot a new volume is built on, with its volume locked so that a
+    delete cannot take it before the new volume is recorded as depending on it."""
+    snapshot = get_visible(ctx.session, VolumeSnapshot, snapshot_uuid, ctx)
+    visible_volume(ctx, snapshot.volume_uuid)
+    # Read again under the volume's lock: a delete that held it may have taken it.
+    snapshot = get_visible(ctx.session, VolumeSnapshot, snapshot_uuid, ctx, lock=True)
+    if snapshot.status != "Ready":
+        raise ResourceInState(f"snapshot {snapshot.uuid} is {snapshot.status}")
+    return snapshot
 
 
 def create_data_volume(ctx: JobContext, req: rq.CreateDataVolume) -> dict[str, Any]:
@@ -306,6 +315,9 @@ def create_data_volume(ctx: JobContext, req: rq.CreateDataVolume) -> dict[str, A
         backing_file=None if backing is None else backing.path,
     )
     try:
+        if backing is not None and backing.parent_snapshot_uuid is not None:
+            # Its snapshot must still be there once the volume is recorded on it.
+            keep_snapshot(ctx, backing.parent_snapshot_uuid)
         pool = check_pool_open(ctx, lock_pool(ctx, pool.uuid), pool.uuid)
         check_allocate(pool, info.virtual_size)
     except VolplaneError:
