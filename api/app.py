@@ -24,6 +24,7 @@ from api.routes import (
     global_configs,
     hosts,
     jobs,
+    local_storage,
     manageable,
     metrics,
     openapi,
@@ -65,6 +66,8 @@ def api_routes(settings: Settings, state: State | None = None) -> list[BaseRoute
         *events.ROUTES,
         *jobs.ROUTES,
         *hosts.ROUTES,
+        # ``/v1/primary-storage/local-storage/...`` before ``/v1/primary-storage/{kind}``.
+        *local_storage.ROUTES,
         *manageable.ROUTES,
         *metrics.ROUTES,
         *openapi.ROUTES,

@@ -372,11 +372,13 @@ class AgentClient:
         url: str,
         dst: str,
         *,
+        keep_backing: bool = False,
         on_progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
     ) -> ImageInfo:
-        """This agent fetches the image another agent exports at ``url`` into ``dst``."""
-        args = PullArgs(url=url, dst=dst).wire()
+        """This agent fetches the image another agent exports at ``url`` into ``dst``
+        (``keep_backing``: an image of a chain whose backing file is already here)."""
+        args = PullArgs(url=url, dst=dst, keep_backing=keep_backing).wire()
         result = self.run(
             op_id, "image.pull", args, on_progress=on_progress, should_cancel=should_cancel
         )

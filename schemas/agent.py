@@ -275,6 +275,9 @@ class PullArgs(AgentModel):
 
     url: str
     dst: str
+    # Moving a snapshot chain host to host: the image may sit on a backing file,
+    # which must already be on this host at the path it names.
+    keep_backing: bool = False
 
 
 EXPORT_PATH = "/v1/exports"

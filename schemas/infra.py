@@ -105,10 +105,37 @@ class PrimaryStorage(Base):
     create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    @property
+    def is_cluster_local(self) -> bool:
+        """ZStack's local storage: the same directory on every host of the attached
+        clusters, each host holding its own volumes (``LocalStorageHostRef``)."""
+        return self.type == "local-storage" and self.host_uuid is None
+
     # Loaded with the pool, so inventories built after the session closed still have them.
     cluster_refs: Mapped[list[ClusterPrimaryStorage]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+class LocalStorageHostRef(Base):
+    """One host's share of a cluster-wide ``local-storage`` pool (ZStack's
+    LocalStorageHostRefVO): the pool's directory on that host and its capacity. The
+    pool's own capacity is the sum over its hosts."""
+
+    __tablename__ = "local_storage_host_refs"
+
+    primary_storage_uuid: Mapped[str] = mapped_column(
+        ForeignKey("primary_storage.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    host_uuid: Mapped[str] = mapped_column(
+        ForeignKey("hosts.uuid", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    total_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
+    available_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_physical_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
+    available_physical_capacity: Mapped[int] = mapped_column(BigInteger, default=0)
+    create_date: Mapped[datetime] = mapped_column(default=utcnow)
+    last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class ClusterPrimaryStorage(Base):

@@ -120,3 +120,11 @@ class CreateDataVolumeFromSnapshot(Tagged):
     linked: bool = False
     description: Description | None = None
     resourceUuid: Uuid | None = None
+
+
+class LocalStorageMigrateVolume(RequestModel):
+    """``PUT /v1/primary-storage/local-storage/volumes/{volumeUuid}/actions``
+    ``{"localStorageMigrateVolume": {"destHostUuid"}}``."""
+
+    volumeUuid: Uuid
+    destHostUuid: Uuid

@@ -27,6 +27,7 @@ from volplane.errors import (
     BadRequest,
     Conflict,
     DatabaseUnavailable,
+    HostError,
     InsufficientCapacity,
     JobUUIDConflict,
     MethodNotAllowed,
@@ -67,6 +68,7 @@ _MESSAGES_CN: list[tuple[type[VolplaneError], str]] = [
     (Conflict, "资源状态不允许此操作"),
     (StorageError, "存储操作失败"),
     (AgentError, "主机代理不可达或出错"),
+    (HostError, "添加主机或部署主机代理失败"),
     (VolplaneError, "内部错误"),
 ]
 

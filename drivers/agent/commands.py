@@ -284,6 +284,11 @@ def image_rename(ctx: Context, args: RenameArgs) -> ImageInfo:
     return qcow2.info(dst.path)
 
 
+# A source that sends nothing for this long is gone (a cut link): the pull fails, and
+# its partial file goes, rather than hanging the job.
+PULL_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
 def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
     """Streams an image another agent exports into ``dst``, written beside it and renamed
     when complete, so ``dst`` never holds a partial image."""
@@ -297,7 +302,7 @@ def image_pull(ctx: Context, args: PullArgs) -> ImageInfo:
 
 def _pull_into(ctx: Context, args: PullArgs, dst: Path, part: Path) -> ImageInfo:
     try:
-        with httpx.stream("GET", args.url, timeout=httpx.Timeout(60.0, connect=5.0)) as answer:
+        with httpx.stream("GET", args.url, timeout=PULL_TIMEOUT) as answer:
             if answer.is_error:
                 raise AgentError(f"export at {answer.url.host} answered {answer.status_code}")
             length = int(answer.headers.get("content-length") or 0)
@@ -313,8 +318,12 @@ def _pull_into(ctx: Context, args: PullArgs, dst: Path, part: Path) -> ImageInfo
                         last = percent
                         ctx.report_progress(percent)
         pulled = qcow2.standalone_info(part)
-        if pulled.backing_file:
+        if pulled.backing_file and not args.keep_backing:
             raise InvalidStoragePath(f"the image pulled into {args.dst} depends on a backing file")
+        if pulled.backing_file and not ctx.pools.resolve(pulled.backing_file).is_file():
+            raise InvalidStoragePath(
+                f"the image pulled into {args.dst} needs {pulled.backing_file}, not on this host"
+            )
         durable_replace(part, dst)
     except httpx.HTTPError as exc:
         part.unlink(missing_ok=True)

@@ -3,6 +3,7 @@ agent there and connects, on namespaced hosts with their own sshd (tests/netns.p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -46,13 +47,17 @@ def cluster(admin: Client) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def added(admin: Client, cluster: dict[str, Any], net_hosts: NetHosts) -> dict[str, Any]:
-    """The first namespaced host, added over SSH."""
+def added(admin: Client, cluster: dict[str, Any], net_hosts: NetHosts) -> Iterator[dict[str, Any]]:
+    """The first namespaced host, added over SSH (deleted afterwards, agent and all)."""
     done = admin.call(
         "POST", "/v1/hosts/kvm", json={"params": _add_params(net_hosts[0], cluster["uuid"])}
     )
     assert done.status_code == 200, done.text
-    return dict(done.json()["inventory"])
+    yield dict(done.json()["inventory"])
+    gone = admin.call("DELETE", f"/v1/hosts/{done.json()['inventory']['uuid']}")
+    assert gone.status_code == 200, gone.text
+    assert not _private(net_hosts, net_hosts[0]).exists()
+    assert not _agent_pids(net_hosts[0])
 
 
 def _private(net: NetHosts, host: NetHost, *parts: str) -> Any:

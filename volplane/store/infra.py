@@ -70,3 +70,37 @@ def backup_storage_for_capacity(
         )
         statement = statement.where(BackupStorage.uuid.in_(attached))
     return list(session.scalars(statement))
+
+
+def local_storage_capacities(
+    session: Session, pool_uuid: str, host_uuid: str | None = None
+) -> list[dict[str, Any]] | None:
+    """Each host's capacity in a local-storage pool (ZStack's HostDiskCapacity), only
+    ``host_uuid``'s if given; None if there is no such local-storage pool. A pool of one
+    host (added with hostUuid) answers for that host."""
+    from schemas.infra import LocalStorageHostRef
+
+    pool = session.get(PrimaryStorage, pool_uuid)
+    if pool is None or pool.type != "local-storage":
+        return None
+    if pool.host_uuid is not None:
+        shares: list[Any] = [pool] if host_uuid in (None, pool.host_uuid) else []
+        owner = pool.host_uuid
+    else:
+        statement = select(LocalStorageHostRef).where(
+            LocalStorageHostRef.primary_storage_uuid == pool_uuid
+        )
+        if host_uuid is not None:
+            statement = statement.where(LocalStorageHostRef.host_uuid == host_uuid)
+        shares = list(session.scalars(statement.order_by(LocalStorageHostRef.create_date)))
+        owner = None
+    return [
+        {
+            "hostUuid": owner or share.host_uuid,
+            "totalCapacity": share.total_capacity,
+            "availableCapacity": share.available_capacity,
+            "totalPhysicalCapacity": share.total_physical_capacity,
+            "availablePhysicalCapacity": share.available_physical_capacity,
+        }
+        for share in shares
+    ]

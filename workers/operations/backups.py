@@ -59,6 +59,7 @@ from workers.operations.volumes import (
     check_allocate,
     check_pool_open,
     choose_pool,
+    place_volume,
     pool_of,
     remove_creating,
     require_ready,
@@ -205,7 +206,7 @@ def create_backup(ctx: JobContext, req: rq.CreateVolumeBackup) -> dict[str, Any]
     src = _source(ctx, volume, req.snapshotUuid)
     storage = _usable_storage(ctx, req.backupStorageUuid, new_work=True)
     store_agent = _store_agent(ctx, storage)
-    volume_agent = agent_for_pool(ctx, pool_of(ctx, volume))
+    volume_agent = agent_for_pool(ctx, pool_of(ctx, volume), host_uuid=volume.host_uuid)
     base = _base_backup(ctx, req, uuid)
     row = _begin_backup(ctx, req, uuid, volume, base)
     ref = _store_ref(store_agent, volume_agent, storage, row.create_date, "rw")
@@ -295,6 +296,7 @@ def _begin_restore(
     backup: VolumeBackup,
     dest: PrimaryStorage,
     path: str,
+    host_uuid: str | None,
 ) -> Volume:
     """The new volume's row, committed at once as Creating with its capacity reserved."""
     with side_session(ctx) as session, session.begin():
@@ -312,7 +314,7 @@ def _begin_restore(
             description=req.description,
             account_uuid=ctx.account_uuid,
             primary_storage_uuid=pool.uuid,
-            host_uuid=pool.host_uuid,
+            host_uuid=host_uuid,
             size=backup.size,
             actual_size=0,
             snapshot_size=0,
@@ -336,9 +338,10 @@ def restore_backup(ctx: JobContext, req: rq.CreateDataVolumeFromBackup) -> dict[
     storage = _usable_storage(ctx, backup.backup_storage_uuid, new_work=False)
     store_agent = _store_agent(ctx, storage)
     dest = choose_pool(ctx, req.primaryStorageUuid, backup.size)
-    dest_agent = agent_for_pool(ctx, dest, new_work=True)
+    host_uuid = place_volume(ctx, dest, req.systemTags, backup.size)
+    dest_agent = agent_for_pool(ctx, dest, new_work=True, host_uuid=host_uuid)
     path = layout.head_path(dest.mount_path, uuid)
-    volume = _begin_restore(ctx, req, uuid, backup, dest, path)
+    volume = _begin_restore(ctx, req, uuid, backup, dest, path, host_uuid)
     ref = _store_ref(store_agent, dest_agent, storage, volume.create_date, "r")
     try:
         info = dest_agent.restore_backup(

@@ -52,6 +52,7 @@ from workers.operations.volumes import (
     check_pool_open,
     choose_pool,
     lock_pool,
+    place_volume,
     pool_of,
     record_size,
     remove_creating,
@@ -71,8 +72,8 @@ def create_from_snapshot(ctx: JobContext, req: rq.CreateDataVolumeFromSnapshot) 
         raise ResourceInState(f"volume {source.uuid} is Deleted; recover it first")
     source_pool = pool_of(ctx, source)
     if req.linked:
-        return _linked_clone(ctx, req, uuid, snapshot, source_pool)
-    return _full_clone(ctx, req, uuid, snapshot, source_pool)
+        return _linked_clone(ctx, req, uuid, snapshot, source, source_pool)
+    return _full_clone(ctx, req, uuid, snapshot, source, source_pool)
 
 
 def _new_volume(
@@ -105,9 +106,10 @@ def _linked_clone(
     req: rq.CreateDataVolumeFromSnapshot,
     uuid: str,
     snapshot: VolumeSnapshot,
+    source: Volume,
     source_pool: PrimaryStorage,
 ) -> dict[str, Any]:
-    """An overlay on the snapshot's image, in the snapshot's pool."""
+    """An overlay on the snapshot's image, in the snapshot's pool (on its host)."""
     if ctx.session.get(Volume, uuid) is not None:
         raise DuplicateResource(f"volume {uuid} already exists")
     if req.primaryStorageUuid not in (None, source_pool.uuid):
@@ -116,7 +118,7 @@ def _linked_clone(
             f"clone cannot be made in {req.primaryStorageUuid} (use linked=false)"
         )
     pool = check_pool_open(ctx, source_pool, source_pool.uuid)
-    agent = agent_for_pool(ctx, pool, new_work=True)
+    agent = agent_for_pool(ctx, pool, new_work=True, host_uuid=source.host_uuid)
     path = layout.head_path(pool.mount_path, uuid)
     info = agent.create_overlay(ctx.op_id("link"), path, snapshot.install_path)
     try:
@@ -135,6 +137,7 @@ def _linked_clone(
         base_path=snapshot.install_path,
         parent_snapshot_uuid=snapshot.uuid,
         status=VolumeStatus.READY,
+        host_uuid=source.host_uuid,
     )
     ctx.session.add(volume)
     add_tags(ctx.session, uuid, "Volume", system=req.systemTags, user=req.userTags)
@@ -147,16 +150,18 @@ def _full_clone(
     req: rq.CreateDataVolumeFromSnapshot,
     uuid: str,
     snapshot: VolumeSnapshot,
+    source: Volume,
     source_pool: PrimaryStorage,
 ) -> dict[str, Any]:
     dest = choose_pool(ctx, req.primaryStorageUuid, snapshot.volume_size)
+    host_uuid = place_volume(ctx, dest, req.systemTags, snapshot.volume_size)
     path = layout.head_path(dest.mount_path, uuid)
-    source_agent = agent_for_pool(ctx, source_pool)
-    dest_agent = agent_for_pool(ctx, dest, new_work=True)
+    source_agent = agent_for_pool(ctx, source_pool, host_uuid=source.host_uuid)
+    dest_agent = agent_for_pool(ctx, dest, new_work=True, host_uuid=host_uuid)
     export = None
     if dest_agent.base_url != source_agent.base_url:
         export = layout.export_path(source_pool.mount_path, uuid)
-    volume = _begin_creating(ctx, req, uuid, snapshot, dest, path)
+    volume = _begin_creating(ctx, req, uuid, snapshot, dest, path, host_uuid)
     try:
         info = _copy(ctx, uuid, snapshot, source_agent, dest_agent, path, export, volume)
         ctx.checkpoint()  # a cancel that came during the copy still removes it
@@ -182,6 +187,7 @@ def _begin_creating(
     snapshot: VolumeSnapshot,
     dest: PrimaryStorage,
     path: str,
+    host_uuid: str | None,
 ) -> Volume:
     """The new volume's row, committed at once as Creating with its capacity reserved
     (or found again by a rerun of the same job)."""
@@ -206,6 +212,7 @@ def _begin_creating(
             status=VolumeStatus.CREATING,
             clone_progress=0.0,
             source_snapshot_uuid=snapshot.uuid,
+            host_uuid=host_uuid,
         )
         session.add(volume)
         session.flush()

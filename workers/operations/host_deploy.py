@@ -10,6 +10,7 @@ created, the key it authorized), so a failed AddKVMHost leaves no stray agent.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import time
 
 from cryptography.hazmat.primitives import serialization
@@ -97,7 +98,6 @@ def deploy_agent(ctx: JobContext, host: Host, *, password: str | None) -> dict[s
     """Checks the host, installs this node's release, starts the agent with a fresh
     token (set on ``host``) and waits until it answers. Returns the host's facts
     found over SSH (CPU, memory, OS)."""
-    import secrets
 
     settings = ctx.settings
     home = settings.host_agent_home

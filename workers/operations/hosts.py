@@ -43,6 +43,9 @@ from workers.operations.host_access import agent_of
 from workers.operations.host_deploy import deploy_agent, undeploy_agent
 from workers.operations.primary_storage import (
     delete_volume_rows,
+    join_cluster_pools,
+    leave_cluster_pools,
+    local_volumes_on_host,
     reconnect_pools_of_host,
     release_pool,
     volume_count,
@@ -110,6 +113,14 @@ def add_kvm_host(ctx: JobContext, req: rq.AddKvmHost) -> dict[str, Any]:
         _connect(ctx, host)
     ctx.session.add(host)
     add_tags(ctx.session, host.uuid, "Host", system=req.systemTags, user=req.userTags)
+    ctx.session.flush()
+    try:
+        join_cluster_pools(ctx, host)
+    except BaseException:
+        if over_ssh:  # the job fails and writes nothing: the agent goes too
+            with contextlib.suppress(VolplaneError):
+                undeploy_agent(ctx, host)
+        raise
     ctx.session.flush()
     return {"inventory": host_inventory(host)}
 
@@ -198,11 +209,13 @@ def delete_host(ctx: JobContext, req: DeleteResource) -> dict[str, Any]:
         ctx.session.scalars(select(BackupStorage).where(BackupStorage.host_uuid == host.uuid))
     )
     volumes = pools_holding_volumes(ctx, [p.uuid for p in pools])
+    volumes += len(local_volumes_on_host(ctx.session, host.uuid))
     if volumes and req.deleteMode != "Enforcing":
         raise ResourceInUse(
-            f"host {host.uuid} has pools holding {volumes} volume(s); delete them first "
+            f"host {host.uuid} holds {volumes} volume(s); delete or migrate them first "
             "or use deleteMode=Enforcing"
         )
+    leave_cluster_pools(ctx, host)
     for pool in pools:
         if host.status == CONNECTED:
             try:

@@ -58,6 +58,7 @@ from workers.operations.volumes import (
     check_pool_open,
     linked_clones_of,
     lock_pool,
+    place_volume,
     pool_of,
     record_size,
     require_ready,
@@ -125,7 +126,8 @@ def manage_volume(ctx: JobContext, req: rq.ManageVolume) -> dict[str, Any]:
         raise InvalidParameter(
             f"primary storage {pool.uuid} is not open to account {owner.account_uuid}"
         )
-    agent = agent_for_pool(ctx, pool, new_work=True)
+    host_uuid = place_volume(ctx, pool, req.systemTags, 0)
+    agent = agent_for_pool(ctx, pool, new_work=True, host_uuid=host_uuid)
     found = agent.manageable_images(
         pool.mount_path,
         owned_images(ctx.session, pool.uuid),
@@ -164,7 +166,7 @@ def manage_volume(ctx: JobContext, req: rq.ManageVolume) -> dict[str, Any]:
         description=req.description,
         account_uuid=owner.account_uuid,
         primary_storage_uuid=pool.uuid,
-        host_uuid=pool.host_uuid,
+        host_uuid=host_uuid,
         size=image.virtual_size,
         actual_size=actual_size,
         snapshot_size=0,
@@ -215,7 +217,7 @@ def unmanage_volume(ctx: JobContext, req: rq.UnmanageVolume) -> dict[str, Any]:
             f"volume {volume.uuid} has {len(snapshots)} snapshot(s) and {len(clones)} "
             "linked clone(s); delete them (or flatten the clones) first"
         )
-    agent = agent_for_pool(ctx, pool_of(ctx, volume))
+    agent = agent_for_pool(ctx, pool_of(ctx, volume), host_uuid=volume.host_uuid)
     if is_raw_adoption(ctx.session, volume):
         assert volume.base_path is not None
         agent.commit_image(ctx.op_id("commit"), volume.install_path)

@@ -1,8 +1,12 @@
 """Primary storage (pool) operations (ZStack §4.4; CONTRACT §5, §6).
 
-A ``local-storage`` or ``disk`` pool lives on one host (``host_uuid``) and is attached
-to that host's cluster. ``smp``, ``nfs`` and ``samba`` pools are shared: they are
-connected (or mounted) on every connected host of each cluster they are attached to.
+A ``disk`` pool, and a ``local-storage`` pool added with ``hostUuid``, lives on one host
+(``host_uuid``) and is attached to that host's cluster. A ``local-storage`` pool added
+without it is ZStack's: attached to clusters, its directory set up on every connected
+host of them, each host's capacity kept apart (``LocalStorageHostRef``) and summed on
+the pool, each volume on one host (``Volume.host_uuid``). ``smp``, ``nfs`` and
+``samba`` pools are shared: they are connected (or mounted) on every connected host
+of each cluster they are attached to.
 
 Every agent call happens before the pool row is written or changed, so a refused
 or unreachable agent fails the job and leaves nothing half made.
@@ -21,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from schemas import infra_requests as rq
 from schemas.agent import DiskConnectArgs, MountArgs, PoolArgs, PoolCapacity
-from schemas.infra import Cluster, ClusterPrimaryStorage, Host, PrimaryStorage
+from schemas.infra import Cluster, ClusterPrimaryStorage, Host, LocalStorageHostRef, PrimaryStorage
 from schemas.infra_inventories import primary_storage_inventory
 from schemas.requests import DeleteResource
 from schemas.states import STATE_OF_EVENT, HostStatus, ResourceState
@@ -110,7 +114,8 @@ def _agent_connect(
     agent = agent_of(ctx, host)
     op_id = ctx.op_id(step)
     if pool.type in ("local-storage", "smp"):
-        return agent.connect_pool(pool.url, op_id=op_id)
+        # ZStack's local storage makes its directory on each host.
+        return agent.connect_pool(pool.url, op_id=op_id, create=pool.is_cluster_local)
     if pool.type == "disk":
         args = DiskConnectArgs(device=pool.url, name=pool.uuid, force=force).wire()
         return PoolCapacity.model_validate(agent.run(op_id, "disk.connect", args))
@@ -138,11 +143,42 @@ def connect_pool_on_host(
     force: bool = False,
     options: list[str] | None = None,
 ) -> None:
-    """Connects (mounts) the pool on the host and records its capacity and path."""
+    """Connects (mounts) the pool on the host and records its capacity and path (for
+    cluster-wide local storage: the host's share, and the pool's sum over hosts)."""
     found = _agent_connect(ctx, pool, host, step=step, force=force, options=options)
     pool.mount_path = found.root
-    _record_capacity(pool, found)
+    if pool.is_cluster_local:
+        ref = ctx.session.get(LocalStorageHostRef, (pool.uuid, host.uuid))
+        if ref is None:
+            ref = LocalStorageHostRef(primary_storage_uuid=pool.uuid, host_uuid=host.uuid)
+            ctx.session.add(ref)
+        ref.total_capacity = ref.total_physical_capacity = found.total_bytes
+        ref.available_capacity = ref.available_physical_capacity = found.available_bytes
+        ref.last_op_date = utcnow()
+        sum_host_capacity(ctx.session, pool)
+    else:
+        _record_capacity(pool, found)
     pool.status = CONNECTED
+
+
+def host_refs(session: Session, pool_uuid: str) -> list[LocalStorageHostRef]:
+    return list(
+        session.scalars(
+            select(LocalStorageHostRef)
+            .where(LocalStorageHostRef.primary_storage_uuid == pool_uuid)
+            .order_by(LocalStorageHostRef.create_date)
+        )
+    )
+
+
+def sum_host_capacity(session: Session, pool: PrimaryStorage) -> None:
+    """A cluster-wide local pool's capacity: the sum of its hosts' shares."""
+    session.flush()
+    refs = host_refs(session, pool.uuid)
+    pool.total_capacity = sum(r.total_capacity for r in refs)
+    pool.available_capacity = sum(r.available_capacity for r in refs)
+    pool.total_physical_capacity = sum(r.total_physical_capacity for r in refs)
+    pool.available_physical_capacity = sum(r.available_physical_capacity for r in refs)
 
 
 def release_pool(ctx: JobContext, pool: PrimaryStorage, host: Host, *, step: str) -> None:
@@ -152,6 +188,19 @@ def release_pool(ctx: JobContext, pool: PrimaryStorage, host: Host, *, step: str
         agent.disconnect_pool(pool.mount_path or pool.url, op_id=ctx.op_id(step))
     elif pool.mount_path:
         agent.run(ctx.op_id(step), "pool.unmount", PoolArgs(root=pool.mount_path).wire())
+    drop_host_ref(ctx.session, pool, host.uuid)
+
+
+def drop_host_ref(session: Session, pool: PrimaryStorage, host_uuid: str) -> None:
+    """The host no longer contributes to a cluster-wide local pool."""
+    if pool.is_cluster_local:
+        session.execute(
+            delete(LocalStorageHostRef).where(
+                LocalStorageHostRef.primary_storage_uuid == pool.uuid,
+                LocalStorageHostRef.host_uuid == host_uuid,
+            )
+        )
+        sum_host_capacity(session, pool)
 
 
 def hosts_of_pool(ctx: JobContext, pool: PrimaryStorage) -> list[Host]:
@@ -199,6 +248,59 @@ def reconnect_pools_of_host(ctx: JobContext, host: Host) -> None:
             refresh_allocated(ctx.session, pool)
 
 
+def join_cluster_pools(ctx: JobContext, host: Host) -> None:
+    """A host new in its cluster takes up the cluster's pools (shared pools and
+    cluster-wide local storage: its directory and capacity join the pool)."""
+    shared = (
+        select(PrimaryStorage)
+        .join(ClusterPrimaryStorage)
+        .where(
+            ClusterPrimaryStorage.cluster_uuid == host.cluster_uuid,
+            PrimaryStorage.host_uuid.is_(None),
+        )
+        .order_by(PrimaryStorage.create_date)
+    )
+    for pool in ctx.session.scalars(shared):
+        _check_supported(host, pool.type)
+        connect_pool_on_host(ctx, pool, host, step=f"join-{pool.uuid}")
+
+
+def local_volumes_on_host(session: Session, host_uuid: str) -> list[str]:
+    """Volumes of cluster-wide local storage whose files are on this host."""
+    cluster_local = select(PrimaryStorage.uuid).where(
+        PrimaryStorage.type == "local-storage", PrimaryStorage.host_uuid.is_(None)
+    )
+    return list(
+        session.scalars(
+            select(Volume.uuid).where(
+                Volume.host_uuid == host_uuid, Volume.primary_storage_uuid.in_(cluster_local)
+            )
+        )
+    )
+
+
+def leave_cluster_pools(ctx: JobContext, host: Host) -> None:
+    """The host goes: its volumes' rows in cluster-wide local storage (the caller
+    checked they may go) and its shares of those pools."""
+    doomed = local_volumes_on_host(ctx.session, host.uuid)
+    if doomed:
+        ctx.session.execute(delete(Volume).where(Volume.uuid.in_(doomed)))
+    pools = ctx.session.scalars(
+        select(PrimaryStorage)
+        .join(LocalStorageHostRef)
+        .where(LocalStorageHostRef.host_uuid == host.uuid)
+    )
+    for pool in list(pools):
+        if host.status == CONNECTED:
+            try:
+                release_pool(ctx, pool, host, step=f"leave-{pool.uuid}")
+            except AgentError:
+                drop_host_ref(ctx.session, pool, host.uuid)
+        else:
+            drop_host_ref(ctx.session, pool, host.uuid)
+        refresh_allocated(ctx.session, pool)
+
+
 # --- operations ----------------------------------------------------------------------
 
 
@@ -211,7 +313,9 @@ def add_primary_storage(ctx: JobContext, req: rq.AddPrimaryStorage) -> dict[str,
     if ctx.session.get(PrimaryStorage, ctx.resource_uuid) is not None:
         raise DuplicateResource(f"primary storage {ctx.resource_uuid} already exists")
     host: Host | None = None
-    if req.type in rq.HOST_POOL_TYPES:
+    # local-storage with hostUuid: volplane's pool of one host; without it ZStack's
+    # cluster-wide local storage (every host of the attached clusters has the directory).
+    if req.type == "disk" or (req.type == "local-storage" and req.hostUuid is not None):
         if req.hostUuid is None:
             raise InvalidParameter(f"a {req.type} pool needs hostUuid")
         host = get_or_404(ctx.session, Host, req.hostUuid, "host")

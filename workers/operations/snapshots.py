@@ -59,7 +59,7 @@ def create_snapshot(ctx: JobContext, req: rq.CreateVolumeSnapshot) -> dict[str, 
     volume = visible_volume(ctx, req.volumeUuid)
     require_ready(volume)
     pool = pool_of(ctx, volume)
-    agent = agent_for_pool(ctx, pool)
+    agent = agent_for_pool(ctx, pool, host_uuid=volume.host_uuid)
     head = agent.volume_info(volume.install_path, op_id=ctx.op_id("measure-before"))
     frozen_size = head.actual_size or 0
     if volume.snapshot_size + frozen_size > volume.snapshot_capacity:
@@ -113,7 +113,9 @@ def revert_volume(ctx: JobContext, req: rq.RevertVolumeFromSnapshot) -> dict[str
     plan = plan_revert(tree_of(volume, snapshots_of(ctx.session, volume.uuid)), snapshot.uuid)
     pool = lock_pool(ctx, volume.primary_storage_uuid)
     check_allocate(pool, snapshot.volume_size - volume.size)
-    images = run_plan(ctx, agent_for_pool(ctx, pool), plan, prefix="revert-")
+    images = run_plan(
+        ctx, agent_for_pool(ctx, pool, host_uuid=volume.host_uuid), plan, prefix="revert-"
+    )
     head = images[volume.install_path]
     volume.current_snapshot_uuid = snapshot.uuid
     volume.size = head.virtual_size
@@ -143,7 +145,7 @@ def delete_snapshot(ctx: JobContext, req: rq.DeleteVolumeSnapshot) -> dict[str, 
         snapshot.uuid,
         linked_clones=linked_clone_count(ctx, snapshot.uuid),
     )
-    agent = agent_for_pool(ctx, pool_of(ctx, volume))
+    agent = agent_for_pool(ctx, pool_of(ctx, volume), host_uuid=volume.host_uuid)
     run_plan(ctx, agent, plan, prefix="merge-")
     remaining = [s for s in snapshots if s.uuid not in plan.removed]
     for kept in remaining:

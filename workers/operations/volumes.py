@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from drivers.client import AgentClient
 from schemas import storage_requests as rq
 from schemas.agent import ImageInfo
-from schemas.infra import PrimaryStorage
+from schemas.infra import Host, PrimaryStorage
 from schemas.states import ResourceState
 from schemas.storage import DiskOffering, Volume, VolumeSnapshot, VolumeStatus
 from schemas.storage_inventories import volume_inventory
@@ -31,6 +31,7 @@ from volplane.catalog import volumes as catalog
 from volplane.errors import (
     DriverCommandFailed,
     DuplicateResource,
+    InvalidParameter,
     InvalidStoragePath,
     NoPoolAvailable,
     ResourceInState,
@@ -61,6 +62,7 @@ from workers.operations.common import absent_is_deleted
 from workers.operations.host_access import CONNECTED, agent_of, require_usable_host
 from workers.operations.primary_storage import (
     capacity_of,
+    host_refs,
     hosts_of_pool,
     refresh_allocated,
 )
@@ -111,8 +113,24 @@ def pool_of(ctx: JobContext, volume: Volume) -> PrimaryStorage:
     return pool
 
 
-def agent_for_pool(ctx: JobContext, pool: PrimaryStorage, *, new_work: bool = False) -> AgentClient:
-    """The agent of a host that reaches the pool and can take the work."""
+def agent_for_pool(
+    ctx: JobContext,
+    pool: PrimaryStorage,
+    *,
+    new_work: bool = False,
+    host_uuid: str | None = None,
+) -> AgentClient:
+    """The agent of a host that reaches the pool and can take the work.
+
+    In cluster-wide local storage a volume's files are on its host only: pass the
+    volume's ``host_uuid`` (or the one ``place_volume`` chose), whose agent it must be.
+    """
+    if pool.is_cluster_local:
+        host = ctx.session.get(Host, host_uuid) if host_uuid else None
+        if host is None:
+            raise ResourceInState(f"host {host_uuid} of local storage {pool.uuid} is gone")
+        require_usable_host(host, new_work=new_work)
+        return agent_of(ctx, host)
     hosts = hosts_of_pool(ctx, pool)
     for host in hosts:
         usable = host.status == CONNECTED and host.state != ResourceState.MAINTENANCE
@@ -121,6 +139,42 @@ def agent_for_pool(ctx: JobContext, pool: PrimaryStorage, *, new_work: bool = Fa
     if hosts:
         require_usable_host(hosts[0], new_work=new_work)
     raise ResourceInState(f"primary storage {pool.uuid} is reachable from no connected host")
+
+
+def place_volume(
+    ctx: JobContext, pool: PrimaryStorage, system_tags: list[str] | None, size: int
+) -> str | None:
+    """The host a new volume of the pool goes to: the pool's own host; in cluster-wide
+    local storage the ``localStorage::hostUuid::<uuid>`` system tag's, else the usable
+    host of the pool with the most available space (ZStack's allocator)."""
+    if not pool.is_cluster_local:
+        return pool.host_uuid
+    refs = {ref.host_uuid: ref for ref in host_refs(ctx.session, pool.uuid)}
+    wanted = local_storage_host_tag(system_tags)
+    if wanted is not None:
+        if wanted not in refs:
+            raise InvalidParameter(f"host {wanted} has no share of local storage {pool.uuid}")
+        host = ctx.session.get(Host, wanted)
+        assert host is not None
+        require_usable_host(host)
+        return wanted
+    usable = []
+    for host_uuid, ref in refs.items():
+        host = ctx.session.get(Host, host_uuid)
+        if host is not None and host.status == CONNECTED and host.state == "Enabled":
+            usable.append((ref.available_capacity, host.create_date, host_uuid))
+    if not usable:
+        raise NoPoolAvailable(f"local storage {pool.uuid} has no connected, enabled host")
+    return max(usable, key=lambda found: (found[0], -found[1].timestamp()))[2]
+
+
+def local_storage_host_tag(system_tags: list[str] | None) -> str | None:
+    """The host a ``localStorage::hostUuid::<uuid>`` system tag names, if any."""
+    for tag in system_tags or []:
+        prefix, _, value = tag.partition("localStorage::hostUuid::")
+        if not prefix and value:
+            return value.strip()
+    return None
 
 
 def check_pool_open(ctx: JobContext, pool: PrimaryStorage | None, uuid: str) -> PrimaryStorage:
@@ -305,7 +359,8 @@ def create_data_volume(ctx: JobContext, req: rq.CreateDataVolume) -> dict[str, A
     if req.backingFile is not None and requested is None:
         requested = pool_holding(ctx, req.backingFile).uuid
     pool = choose_pool(ctx, requested, size or 0)
-    agent = agent_for_pool(ctx, pool, new_work=True)
+    host_uuid = place_volume(ctx, pool, req.systemTags, size or 0)
+    agent = agent_for_pool(ctx, pool, new_work=True, host_uuid=host_uuid)
     backing = None if req.backingFile is None else backing_of(ctx, agent, pool, req.backingFile)
     path = layout.head_path(pool.mount_path, uuid)
     info = agent.create_volume(
@@ -329,7 +384,7 @@ def create_data_volume(ctx: JobContext, req: rq.CreateDataVolume) -> dict[str, A
         description=req.description,
         account_uuid=ctx.account_uuid,
         primary_storage_uuid=pool.uuid,
-        host_uuid=pool.host_uuid,
+        host_uuid=host_uuid,
         size=info.virtual_size,
         actual_size=info.actual_size or 0,
         snapshot_size=0,
@@ -449,7 +504,7 @@ def destroy(
     their rows."""
     for victim in victims:
         plan = plan_destroy(tree_of(victim, snapshots[victim.uuid]))
-        agent = agent_for_pool(ctx, pool_of(ctx, victim))
+        agent = agent_for_pool(ctx, pool_of(ctx, victim), host_uuid=victim.host_uuid)
         run_plan(ctx, agent, plan, prefix=f"del-{victim.uuid}-")
     forget(ctx, victims, snapshots)
 
@@ -491,7 +546,7 @@ def resize_data_volume(ctx: JobContext, req: rq.ResizeDataVolume) -> dict[str, A
         return done(ctx, volume)
     pool = lock_pool(ctx, volume.primary_storage_uuid)
     check_allocate(pool, req.size - volume.size)
-    info = agent_for_pool(ctx, pool).resize_volume(
+    info = agent_for_pool(ctx, pool, host_uuid=volume.host_uuid).resize_volume(
         ctx.op_id("resize"), volume.install_path, req.size
     )
     volume.size = info.virtual_size
@@ -507,7 +562,7 @@ def sync_volume_size(ctx: JobContext, req: rq.VolumeRef) -> dict[str, Any]:
     volume = visible_volume(ctx, req.uuid)
     if volume.status not in (VolumeStatus.READY, VolumeStatus.ERROR):
         raise ResourceInState(f"volume {volume.uuid} is {volume.status}")
-    agent = agent_for_pool(ctx, pool_of(ctx, volume))
+    agent = agent_for_pool(ctx, pool_of(ctx, volume), host_uuid=volume.host_uuid)
     try:
         agent.image_chain(volume.install_path, op_id=ctx.op_id("chain"))
     except (DriverCommandFailed, InvalidStoragePath):
@@ -543,7 +598,7 @@ def flatten_volume(ctx: JobContext, req: rq.VolumeRef) -> dict[str, Any]:
     snapshots = snapshots_of(ctx.session, volume.uuid)
     plan = plan_flatten(tree_of(volume, snapshots))
     if plan.steps:
-        agent = agent_for_pool(ctx, pool_of(ctx, volume))
+        agent = agent_for_pool(ctx, pool_of(ctx, volume), host_uuid=volume.host_uuid)
         run_plan(ctx, agent, plan, prefix="flatten-")
         measure(ctx, agent, volume, snapshots, "measure")
     volume.base_path = None
