@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what volplane's tests need: qemu-img, Redis, PostgreSQL, Chromium,
-# sshd and iproute2, and the network-storage servers (NFS).
+# sshd and iproute2, and the network-storage servers (NFS, SMB).
 # Idempotent: does nothing for what is already there and running.
 set -euo pipefail
 
@@ -19,6 +19,11 @@ command -v ganesha.nfsd >/dev/null 2>&1 || need_apt+=(nfs-ganesha)
 command -v rpcbind >/dev/null 2>&1 || need_apt+=(rpcbind)
 command -v nfs-ls >/dev/null 2>&1 || need_apt+=(libnfs-utils)
 ls /usr/lib/x86_64-linux-gnu/qemu/block-nfs.so >/dev/null 2>&1 || need_apt+=(qemu-block-extra)
+# SMB: smbd in a namespace, mounted by the agent with smbnetfs (FUSE).
+command -v smbd >/dev/null 2>&1 || need_apt+=(samba)
+command -v smbclient >/dev/null 2>&1 || need_apt+=(smbclient)
+command -v smbnetfs >/dev/null 2>&1 || need_apt+=(smbnetfs)
+command -v fusermount >/dev/null 2>&1 || need_apt+=(fuse3)
 # Test hosts on a real network (tests/netns.py): namespaces, and an sshd in each.
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)

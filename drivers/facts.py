@@ -63,13 +63,13 @@ def block_devices(sys_block: Path = SYS_BLOCK, by_id_dir: Path = DISK_BY_ID) -> 
 
 def pool_support() -> tuple[list[str], dict[str, str]]:
     """Pool types this host can run, and why it cannot run the others."""
-    from drivers import disk, netmount
-    from drivers.backends import nfs
+    from drivers import disk
+    from drivers.backends import nfs, smb
 
     reasons = {
         "disk": disk.unsupported_reason(),
         "nfs": nfs.unsupported_reason(),
-        "samba": netmount.unsupported_reason("samba"),
+        "samba": smb.unsupported_reason(),
     }
     supported = ["local-storage", "smp", *(kind for kind, why in reasons.items() if why is None)]
     return supported, {kind: why for kind, why in reasons.items() if why is not None}

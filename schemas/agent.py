@@ -122,6 +122,7 @@ class MountArgs(AgentModel):
     source: str
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
     options: list[str] = Field(default_factory=list)
+    password: str | None = None  # samba: the share's password (username is an option)
 
 
 class PathArgs(AgentModel):

@@ -98,6 +98,10 @@ class PrimaryStorage(Base):
     allocated_capacity: Mapped[int] = mapped_column(BigInteger, default=0)  # sum of virtual sizes
     over_allocation_threshold: Mapped[float] = mapped_column(Float, default=1.0)
     avail_tenants: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # None = all
+    # How every host reaches a network pool: its mount options (samba: username=...) and
+    # a share's password (never shown in inventories).
+    mount_options: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    password: Mapped[str | None] = mapped_column(Text, default=None)
     create_date: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_op_date: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -16,6 +16,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -184,6 +185,144 @@ def nfs_server(base: Path) -> Iterator[NfsServer]:
     with namespace("nfs") as ns:
         (base / "ganesha.conf").write_text(GANESHA_CONF.format(address=ns.address, base=base))
         server = NfsServer(ns.address, "/export", base / "export", base, ns)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+# --- SMB: smbd, one per namespace on port 445 (smbnetfs dials no other port) ------------
+
+# smbd forks a process per connection: the supervisor is a subreaper, so those are its
+# children once smbd is gone; it stops and reaps every one of them before it ends.
+SUBREAPER = """\
+import ctypes, os, signal, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+main = subprocess.Popen(sys.argv[1:])
+signal.signal(signal.SIGTERM, lambda *_: main.terminate())
+main.wait()
+def children():
+    me = str(os.getpid())
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:
+            found.append(int(pid))
+    return found
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    for pid in children():
+        os.kill(pid, sig)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                time.sleep(0.05)
+        except ChildProcessError:
+            sys.exit(0)
+"""
+
+SMB_CONF = """\
+[global]
+  server role = standalone server
+  interfaces = {address}
+  bind interfaces only = yes
+  smb ports = 445
+  disable netbios = yes
+  server min protocol = SMB2
+  workgroup = WORKGROUP
+  passdb backend = tdbsam:{base}/private/passdb.tdb
+  private dir = {base}/private
+  state directory = {base}/state
+  lock directory = {base}/lock
+  cache directory = {base}/cache
+  pid directory = {base}/pid
+  ncalrpc dir = {base}/state/ncalrpc
+  log file = {base}/log/%m.log
+  log level = 1
+  load printers = no
+  printing = bsd
+  printcap name = /dev/null
+  disable spoolss = yes
+  map to guest = Never
+[{share}]
+  path = {base}/share
+  read only = no
+  guest ok = no
+  valid users = {username}
+  force user = root
+  create mask = 0644
+"""
+
+
+@dataclass
+class SmbServer:
+    address: str
+    share: str
+    username: str
+    password: str
+    directory: Path
+    base: Path
+    ns: Namespace
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"//{self.address}/{self.share}"
+
+    def files(self) -> list[str]:
+        return sorted(
+            str(p.relative_to(self.directory)) for p in self.directory.rglob("*") if p.is_file()
+        )
+
+    def answers(self) -> bool:
+        argv = ["smbclient", self.url, "-U", self.username, "-c", "ls"]
+        env = {**os.environ, "PASSWD": self.password}
+        return subprocess.run(argv, env=env, capture_output=True, timeout=10).returncode == 0
+
+    def start(self) -> None:
+        log = (self.base / "log" / "supervisor.log").open("ab")
+        conf = str(self.base / "smb.conf")
+        argv = self.ns.argv(
+            sys.executable, "-c", SUBREAPER,
+            "smbd", "--foreground", "--no-process-group", "-s", conf,
+        )  # fmt: skip
+        # A session of its own: smbd signals its whole process group when it stops.
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+        log.close()
+        _wait_until(self.answers, "smbd")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc, timeout=20)
+            self.proc = None
+
+
+@contextmanager
+def smb_server(base: Path) -> Iterator[SmbServer]:
+    for tool in ("smbd", "smbpasswd", "smbclient"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is missing: run .ci/services.sh (make test does)")
+    for folder in ("share", "private", "state", "lock", "cache", "pid", "log"):
+        (base / folder).mkdir(parents=True)
+    username, password = "root", secrets.token_hex(8)
+    with namespace("smb") as ns:
+        conf = base / "smb.conf"
+        conf.write_text(
+            SMB_CONF.format(address=ns.address, base=base, share="volumes", username=username)
+        )
+        subprocess.run(
+            ["smbpasswd", "-c", str(conf), "-s", "-a", username],
+            input=f"{password}\n{password}\n".encode(),
+            check=True,
+            capture_output=True,
+        )
+        server = SmbServer(ns.address, "volumes", username, password, base / "share", base, ns)
         server.start()
         try:
             yield server

@@ -43,7 +43,7 @@ from volplane.catalog.primary_storage import (
     SYNC_PRIMARY_STORAGE_CAPACITY,
     UPDATE_PRIMARY_STORAGE,
 )
-from volplane.errors import ResourceNotFound, RouteNotFound
+from volplane.errors import InvalidParameter, ResourceNotFound, RouteNotFound
 from volplane.operation import Operation
 from volplane.runtime import Runtime
 from volplane.store.infra import pool_type_support, pools_for_capacity
@@ -63,9 +63,19 @@ async def add_primary_storage(request: Request) -> Response:
     caller = await authenticate(request)
     body = await read_json(request)
     params = {**create_params(body, path={}), "type": kind}
+    # A share's password goes beside the job, never into its record.
+    password = params.pop("password", None)
+    if password is not None and not isinstance(password, str):
+        raise InvalidParameter("password must be a string")
     resource_uuid = resource_uuid_of(params)
     return await submit(
-        request, caller, ADD_PRIMARY_STORAGE, params, resource_uuid=resource_uuid, raw_body=body
+        request,
+        caller,
+        ADD_PRIMARY_STORAGE,
+        params,
+        resource_uuid=resource_uuid,
+        raw_body=body,
+        secrets={"password": password} if password else None,
     )
 
 

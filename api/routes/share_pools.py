@@ -237,9 +237,10 @@ def create_params(
         if body.port:
             options.append(f"port={body.port}")
     elif pool_type == "samba":
-        if body.password:
-            raise InvalidParameter("samba pools with a password are not supported yet")
-        url = f"//{body.ip}/{body.source.lstrip('/')}"
+        # The password travels as a job secret (create_pool), never in the parameters.
+        if body.port and body.port != "445":
+            raise InvalidParameter("samba pools are reached on port 445 only")
+        url = f"//{body.ip}/{body.source.strip('/')}"
         if body.username:
             options.append(f"username={body.username}")
     else:
@@ -299,6 +300,7 @@ async def create_pool(request: Request) -> Response:
         resource_uuid=uuid,
         raw_body=body.model_dump(),
         data={"pool": pool, **cluster_fields(body.cluster_uuid, cluster_name), "PoolTypes": None},
+        secrets={"password": body.password} if body.password else None,
     )
 
 

@@ -79,12 +79,19 @@ async def submit_share(
     raw_body: dict[str, Any],
     data: Any,
     extra: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
 ) -> JSONResponse:
     """Records the job through the same path as the ZStack dialect and answers at
     once with ``data`` (the object in its initial state) in the envelope, and the
     job's ``Location`` and ``X-Job-UUID`` headers."""
     job = await record_job(
-        request, caller, operation, params, resource_uuid=resource_uuid, raw_body=raw_body
+        request,
+        caller,
+        operation,
+        params,
+        resource_uuid=resource_uuid,
+        raw_body=raw_body,
+        secrets=secrets,
     )
     return ok(data, headers={"Location": job.location, "X-Job-UUID": job.job_uuid}, extra=extra)
 

@@ -176,6 +176,8 @@ def create_agent_app(config: AgentConfig) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Nothing runs yet: whatever a killed agent left is nobody's.
         sweep_journal(config.data_dir / "operations")
+        # Shares this agent mounts (smbnetfs) live as long as it does.
+        await asyncio.to_thread(pools.mount_all)
         # The first sweep runs at once, beside the first requests: an agent busy sweeping
         # a large pool must not look dead (what operations hold is never removed).
         grace = config.export_grace_seconds
@@ -185,6 +187,7 @@ def create_agent_app(config: AgentConfig) -> Starlette:
         yield
         sweeping.cancel()
         await table.shutdown()
+        await asyncio.to_thread(pools.unmount_all)
 
     return Starlette(
         routes=[

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from drivers import backup_io, discovery, disk, local_dir, netmount, qcow2, scratch
+from drivers import backup_io, discovery, disk, local_dir, qcow2, scratch
 from drivers.agent.pools import ConnectedPools, Located
-from drivers.backends import DirectoryBackend, NfsBackend
+from drivers.backends import DirectoryBackend, NfsBackend, SmbBackend, smb
 from drivers.chunkstore import ChunkStore, HttpChunkStore, LocalChunkStore
 from drivers.durable import durable_replace, writing_behind
 from schemas.agent import (
@@ -59,6 +59,7 @@ from volplane.errors import (
     InvalidParameter,
     InvalidStoragePath,
     JobCancelled,
+    UnsupportedPoolType,
     VolplaneError,
 )
 
@@ -119,20 +120,48 @@ def pool_mount(ctx: Context, args: MountArgs) -> PoolCapacity:
         found = backend.connect()
         ctx.pools.add(backend)
         return found
-    mounted = netmount.mount(args.kind, args.source, _mount_dir(ctx, args.name), args.options)
-    return local_dir.capacity(ctx.pools.adopt(mounted))
+    if args.kind == "samba":
+        reason = smb.unsupported_reason()
+        if reason is not None:
+            raise UnsupportedPoolType(f"samba pools cannot run on this host: {reason}")
+        server, share = smb.parse_source(args.source)
+        options = dict(o.split("=", 1) for o in args.options if "=" in o)
+        unknown = sorted(set(options) - {"username"}) + [o for o in args.options if "=" not in o]
+        if unknown:
+            raise InvalidStoragePath(f"samba pools take only the username option; got {unknown}")
+        share_pool = SmbBackend(
+            server, share, _mount_dir(ctx, args.name), options.get("username", ""),
+            args.password or "",
+        )  # fmt: skip
+        found = share_pool.mount()
+        ctx.pools.add(share_pool)
+        return found
+    raise UnsupportedPoolType(f"no {args.kind} pools")
 
 
 def pool_unmount(ctx: Context, args: PoolArgs) -> PoolDisconnected:
     """Stops serving a mounted pool (disk, nfs, samba) and unmounts it."""
     if "://" in args.root:
         return PoolDisconnected(root=args.root, was_connected=ctx.pools.disconnect(args.root))
+    mounted = _samba_pool(ctx, args.root)
+    if mounted is not None:
+        was_connected = ctx.pools.disconnect(args.root)
+        mounted.unmount()
+        return PoolDisconnected(root=args.root, was_connected=was_connected)
     root = Path(args.root)
     if root.parent != ctx.pools.data_dir / "mounts":
         raise InvalidStoragePath(f"{args.root} is not a mount this agent made")
     was_connected = ctx.pools.disconnect(args.root)
     disk.release(root)
     return PoolDisconnected(root=args.root, was_connected=was_connected)
+
+
+def _samba_pool(ctx: Context, root: str) -> SmbBackend | None:
+    try:
+        found = ctx.pools.backend(root)
+    except InvalidStoragePath:
+        return None
+    return found if isinstance(found, SmbBackend) else None
 
 
 def volume_create(ctx: Context, args: VolumeCreateArgs) -> ImageInfo:
@@ -394,7 +423,7 @@ def backup_restore(ctx: Context, args: BackupRestoreArgs) -> ImageInfo:
                 args.backup_uuid,
                 dst.local or dst.path,
                 files=dst.backend,
-                scratch_dir=None if dst.local else _scratch_dir(ctx),
+                scratch_dir=None if dst.backend.builds_in_place else _scratch_dir(ctx),
                 on_progress=ctx.report_progress,
                 should_cancel=ctx.cancel_requested,
             )

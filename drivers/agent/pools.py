@@ -8,6 +8,7 @@ still serves its pools.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterable
@@ -15,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drivers import local_dir
-from drivers.backends import DirectoryBackend, PoolBackend, from_spec
-from volplane.errors import InvalidStoragePath
+from drivers.backends import DirectoryBackend, PoolBackend, SmbBackend, from_spec
+from volplane.errors import InvalidStoragePath, VolplaneError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,23 @@ class ConnectedPools:
             ):
                 return Located(backend, str(resolved))
         raise InvalidStoragePath(f"{path} is not inside a connected pool")
+
+    def mount_all(self) -> None:
+        """Mounts the shares of the pools kept from an earlier run (failures are left for
+        the control plane's reconnect to report)."""
+        for backend in self._mountable():
+            try:
+                backend.mount()
+            except VolplaneError:
+                log.warning("could not mount %s again", backend.root, exc_info=True)
+
+    def unmount_all(self) -> None:
+        for backend in self._mountable():
+            backend.unmount()
+
+    def _mountable(self) -> list[SmbBackend]:
+        with self._lock:
+            return [b for b in self._pools.values() if isinstance(b, SmbBackend)]
 
     def resolve(self, path: str) -> Path:
         """A local file inside a directory pool."""

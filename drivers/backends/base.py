@@ -18,6 +18,9 @@ from schemas.agent import PoolCapacity, PoolFile
 class PoolBackend(Protocol):
     kind: str
     root: str  # the prefix of every name in the pool (a directory or a URL)
+    # The agent may build files in the pool itself (sparse files, writes at any offset);
+    # otherwise it stages them in a local scratch folder first.
+    builds_in_place: bool
 
     def spec(self) -> dict[str, Any]:
         """What the agent keeps (``pools.json``) to serve the pool after a restart."""

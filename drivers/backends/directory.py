@@ -18,6 +18,7 @@ from volplane.errors import InvalidStoragePath
 
 class DirectoryBackend:
     kind = "directory"
+    builds_in_place = True
 
     def __init__(self, root: Path) -> None:
         self.path = Path(os.path.realpath(root))

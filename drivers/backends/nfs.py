@@ -50,6 +50,7 @@ def url_of(server: str, export: str) -> str:
 
 class NfsBackend:
     kind = "nfs"
+    builds_in_place = False
 
     def __init__(self, server: str, export: str) -> None:
         self.server = server

@@ -10,8 +10,9 @@ import pytest
 
 from tests.agents import AgentProcess, running_agent
 from tests.infra import Infra, add_host, add_local_pool, infrastructure
-from tests.netstore import NfsServer
+from tests.netstore import NfsServer, SmbServer
 from tests.netstore import nfs_server as nfs_server_running
+from tests.netstore import smb_server as smb_server_running
 from tests.stack import Client, Stack
 
 
@@ -58,4 +59,11 @@ def admin(production_stack: Stack) -> Client:
 def nfs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NfsServer]:
     """One nfs-ganesha server (and its rpcbind) in a namespace of its own, per session."""
     with nfs_server_running(tmp_path_factory.mktemp("nfs")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def smb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmbServer]:
+    """One smbd in a namespace of its own, per session."""
+    with smb_server_running(tmp_path_factory.mktemp("smb")) as server:
         yield server

@@ -4,7 +4,8 @@ The flow: a volume with data written as a guest would, snapshots, revert, a link
 clone flattened, a full clone, a merge of a deleted snapshot, a resize, a backup, an
 incremental one, restores, capacity read from the storage, and nothing left on the
 storage once everything is deleted. Data is checked inside the images with qemu-io,
-through the same names the agents use (a local path, an ``nfs://`` URL).
+through the same names the agents use (a local path, an ``nfs://`` URL, a file on the
+agent's smbnetfs mount).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any
 
 import pytest
 
+from schemas.zstack_wire import POOL_TYPE_NAMES
 from tests.agents import AgentProcess, running_agent
 from tests.infra import add_backup_storage, add_host, add_local_pool, create_cluster
 from tests.integration.test_backups import backup, restore, same_image
-from tests.netstore import NfsServer
+from tests.netstore import NfsServer, SmbServer
 from tests.share import data, finished, get, post
 from tests.stack import Client, Stack, new_name
 from tests.storage import (
@@ -56,8 +58,10 @@ def _files(path: Path) -> list[str]:
     return sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
 
 
-def _zstack_pool(client: Client, kind: str, zone: str, cluster: str, url: str) -> dict[str, Any]:
-    params = {"name": new_name("ps"), "zoneUuid": zone, "url": url}
+def _zstack_pool(
+    client: Client, kind: str, zone: str, cluster: str, url: str, **extra: Any
+) -> dict[str, Any]:
+    params = {"name": new_name("ps"), "zoneUuid": zone, "url": url, **extra}
     added = client.call("POST", f"/v1/primary-storage/{kind}", json={"params": params})
     uuid = inventory(added)["uuid"]
     return inventory(client.call("POST", f"/v1/clusters/{cluster}/primary-storage/{uuid}"))
@@ -82,10 +86,17 @@ def _pool_under_test(
         return PoolUnderTest(
             kind, pool, host, storage, server.files, lambda: _statvfs(server.directory)
         )
+    if kind == "samba":
+        smb: SmbServer = request.getfixturevalue("smb_server")
+        pool = _zstack_pool(
+            client, "samba", zone, cluster, smb.url,
+            mountOptions=[f"username={smb.username}"], password=smb.password,
+        )  # fmt: skip
+        return PoolUnderTest(kind, pool, host, storage, smb.files, lambda: _statvfs(smb.directory))
     raise AssertionError(kind)
 
 
-@pytest.fixture(params=["local-storage", "nfs"])
+@pytest.fixture(params=["local-storage", "nfs", "samba"])
 def pool_under_test(
     request: pytest.FixtureRequest, production_stack: Stack, tmp_path: Path
 ) -> Iterator[PoolUnderTest]:
@@ -102,7 +113,7 @@ def test_storage_flow(production_stack: Stack, pool_under_test: PoolUnderTest) -
     t = pool_under_test
     pool_uuid = t.pool["uuid"]
     # The pool is connected and its capacity is the storage's own
-    assert t.pool["status"] == "Connected" and t.pool["type"] == t.kind
+    assert t.pool["status"] == "Connected" and t.pool["type"] == POOL_TYPE_NAMES[t.kind]
     root = t.pool["mountPath"]
     total, _ = t.statvfs()
     assert t.pool["totalCapacity"] == total
@@ -131,7 +142,7 @@ def test_storage_flow(production_stack: Stack, pool_under_test: PoolUnderTest) -
     assert holds(linked["installPath"], 0xCD)
 
     # A full clone of s2
-    full = inventory(clone(admin, s2["uuid"], linked=False))
+    full = inventory(clone(admin, s2["uuid"], linked=False, pool_uuid=pool_uuid))
     assert chain(full["installPath"]) == [full["installPath"]] and holds(full["installPath"], 0xCD)
 
     # Deleting s2 (a leaf), then s1 (under the head: merged), keeps what the volume reads
@@ -205,3 +216,38 @@ def test_nfs_pool_through_the_share_dialect(
         assert holds(vol["installPath"], 0x5A)
         assert admin.call("DELETE", f"/v1/volumes/{vol['uuid']}").status_code == 200
         assert nfs_server.files() == []
+
+
+def test_samba_pool_through_the_share_dialect(
+    production_stack: Stack, smb_server: SmbServer, tmp_path: Path
+) -> None:
+    admin = production_stack.login()
+    with running_agent(tmp_path / "agent") as agent:
+        zone = admin.create_zone()["uuid"]
+        cluster = create_cluster(admin, zone)["uuid"]
+        add_host(admin, agent, cluster_uuid=cluster)
+        support = data(get(admin, "/v1/pool/share/pool_type/support", {"cluster_uuid": cluster}))
+        assert "samba" in support["PoolTypes"]
+        body = {
+            "cluster_uuid": cluster,
+            "pool_name": new_name("sp"),
+            "pool_type": 3,
+            "zone_uuid": zone,
+            "ip": smb_server.address,
+            "source": smb_server.share,
+            "username": smb_server.username,
+            "password": smb_server.password,
+            "attr": {"overAllocationThreshold": "1.0"},
+        }
+        answer = post(admin, "/v1/pool/share/create", body)
+        finished(admin, answer)
+        pool_uuid = answer.json()["data"]["pool"]["UUID"]
+        pool = admin.get(f"/v1/primary-storage/{pool_uuid}").json()["inventories"][0]
+        assert pool["status"] == "Connected" and pool["url"] == smb_server.url
+        assert "password" not in pool and smb_server.password not in str(pool)
+        assert pool["totalCapacity"] == _statvfs(smb_server.directory)[0]
+        vol = volume(admin, pool_uuid, 16 * MiB)
+        write(vol["installPath"], 0x5A)
+        assert holds(vol["installPath"], 0x5A)
+        assert admin.call("DELETE", f"/v1/volumes/{vol['uuid']}").status_code == 200
+        assert smb_server.files() == []

@@ -119,8 +119,13 @@ def _agent_connect(
     if pool.type == "disk":
         args = DiskConnectArgs(device=pool.url, name=pool.uuid, force=force).wire()
         return PoolCapacity.model_validate(agent.run(op_id, "disk.connect", args))
-    kind = pool.type
-    mount = MountArgs(kind=kind, source=pool.url, name=pool.uuid, options=options or []).wire()
+    mount = MountArgs(
+        kind=pool.type,
+        source=pool.url,
+        name=pool.uuid,
+        options=options or pool.mount_options or [],
+        password=pool.password,
+    ).wire()
     return PoolCapacity.model_validate(agent.run(op_id, "pool.mount", mount))
 
 
@@ -357,6 +362,8 @@ def add_primary_storage(ctx: JobContext, req: rq.AddPrimaryStorage) -> dict[str,
         status=HostStatus.CONNECTING,
         over_allocation_threshold=req.overAllocationThreshold,
         avail_tenants=sorted(set(req.availTenants or [])) or None,
+        mount_options=list(req.mountOptions) or None,
+        password=ctx.secret("password"),
     )
     if host is not None:
         connect_pool_on_host(

@@ -1,0 +1,23 @@
+"""Network pools keep how they are reached: mount options and a share's password
+
+Revision ID: 0009
+Revises: 0008
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("primary_storage", sa.Column("mount_options", sa.JSON(), nullable=True))
+    op.add_column("primary_storage", sa.Column("password", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("primary_storage", "password")
+    op.drop_column("primary_storage", "mount_options")
