@@ -153,7 +153,8 @@ def _full_clone(
     source: Volume,
     source_pool: PrimaryStorage,
 ) -> dict[str, Any]:
-    dest = choose_pool(ctx, req.primaryStorageUuid, snapshot.volume_size)
+    # Without a primaryStorageUuid a clone stays in the snapshot's own pool, where its data is.
+    dest = choose_pool(ctx, req.primaryStorageUuid or source_pool.uuid, snapshot.volume_size)
     host_uuid = place_volume(ctx, dest, req.systemTags, snapshot.volume_size)
     path = layout.head_path(dest.mount_path, uuid)
     source_agent = agent_for_pool(ctx, source_pool, host_uuid=source.host_uuid)

@@ -201,9 +201,23 @@ def check_allocate(pool: PrimaryStorage, delta: int) -> None:
         capacity_of(pool).check_allocate(delta, pool=f"primary storage {pool.uuid}")
 
 
+def takes_new_work(ctx: JobContext, pool: PrimaryStorage) -> bool:
+    """Whether a connected, enabled host reaches the pool (a shared pool whose hosts are
+    all down cannot take a new volume, however Connected its own row still reads)."""
+    if pool.is_cluster_local:
+        hosts = [ctx.session.get(Host, ref.host_uuid) for ref in host_refs(ctx.session, pool.uuid)]
+    else:
+        hosts = list(hosts_of_pool(ctx, pool))
+    return any(
+        host is not None and host.status == CONNECTED and host.state == ResourceState.ENABLED
+        for host in hosts
+    )
+
+
 def choose_pool(ctx: JobContext, requested: str | None, size: int) -> PrimaryStorage:
     """The requested pool, or the allocator's pick: the enabled, connected pool open to
-    the caller with the most available capacity that can still take ``size``."""
+    the caller, reached by a connected and enabled host, with the most available capacity
+    that can still take ``size``."""
     if requested is not None:
         pool = check_pool_open(ctx, ctx.session.get(PrimaryStorage, requested), requested)
         check_allocate(pool, size)
@@ -215,7 +229,7 @@ def choose_pool(ctx: JobContext, requested: str | None, size: int) -> PrimarySto
                 PrimaryStorage.state == ResourceState.ENABLED, PrimaryStorage.status == CONNECTED
             )
         )
-        if may_see(pool, ctx) and capacity_of(pool).can_allocate(size)
+        if may_see(pool, ctx) and capacity_of(pool).can_allocate(size) and takes_new_work(ctx, pool)
     ]
     if not candidates:
         raise NoPoolAvailable(f"no pool open to this account can take {size} more bytes")
