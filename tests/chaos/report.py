@@ -66,7 +66,7 @@ def markdown(figures: Figures) -> str:
     return f"""# Reliability: the chaos run
 
 Written by `make chaos` (`python -m tests.chaos --duration N --report docs/reliability.md`;
-the tool lives in `tests/chaos/`). The suite runs a short version
+the tool lives in `tests/chaos/`). `make chaos-test` runs a short version
 (`tests/integration/test_chaos.py`) that asserts the same zeros and writes nothing.
 
 ## What it does

@@ -10,7 +10,7 @@ import pytest
 from tests.chaos.report import printed
 from tests.chaos.run import run
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 
 def test_a_short_chaos_run_loses_doubles_and_leaves_nothing() -> None:
